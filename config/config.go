@@ -1,0 +1,224 @@
+// Package config reads and validates berth.toml, the one file that describes
+// a berth host: its name, network, storage, container bridge and the
+// containers it runs.
+//
+// Decoding is strict: an unknown key, a value of the wrong type or an
+// impossible value is an error that names the file, line, column and field,
+// so that a mistake is caught by `berth config check` on the build machine
+// rather than on the console of a booted host.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole of berth.toml.
+type Config struct {
+	Host       Host        `toml:"host"`
+	Network    Network     `toml:"network"`
+	Storage    Storage     `toml:"storage"`
+	Bridge     Bridge      `toml:"bridge"`
+	Containers []Container `toml:"container"`
+
+	// File is the name the config was read from, for messages.
+	File string `toml:"-"`
+}
+
+// Host is the [host] section.
+type Host struct {
+	// Hostname of the berth host. Default "berth".
+	Hostname string `toml:"hostname"`
+}
+
+// Network is the [network] section: the host's own network interface.
+type Network struct {
+	// Interface is the host interface to configure. Default "eth0".
+	Interface string `toml:"interface"`
+	// Mode is "dhcp" (default) or "static".
+	Mode string `toml:"mode"`
+	// Address is the static address in CIDR form, e.g. "10.0.2.15/24".
+	Address string `toml:"address"`
+	// Gateway is the static default gateway.
+	Gateway string `toml:"gateway"`
+	// DNS lists name servers for /etc/resolv.conf (static mode, or to
+	// override what DHCP offers).
+	DNS []string `toml:"dns"`
+	// HTTPProxy, HTTPSProxy and NoProxy are used for image pulls.
+	HTTPProxy  string `toml:"http_proxy"`
+	HTTPSProxy string `toml:"https_proxy"`
+	NoProxy    string `toml:"no_proxy"`
+}
+
+// Storage is the [storage] section: the state disk and the thin pool.
+type Storage struct {
+	// StateDisk selects the disk that holds /var/lib/berth: "auto" (default:
+	// the partition labelled berth-state, else the first blank virtio disk),
+	// "none" (tmpfs, nothing persists) or a device path such as /dev/vdb.
+	StateDisk string `toml:"state_disk"`
+	// DataDevice and MetadataDevice name block devices for the thin pool.
+	// When both are empty the pool lives in sparse loopback files under
+	// /var/lib/berth/devicemapper.
+	DataDevice     string `toml:"data_device"`
+	MetadataDevice string `toml:"metadata_device"`
+	// DataSize and MetadataSize size the loopback files. Defaults 100GB, 2GB.
+	DataSize     Size `toml:"data_size"`
+	MetadataSize Size `toml:"metadata_size"`
+	// BaseSize is the size of the base thin device every container's
+	// filesystem is a snapshot of. Default 10GB.
+	BaseSize Size `toml:"base_size"`
+	// MinFreeSpace is the free space floor below which no new thin device
+	// is created, as a percentage such as "10%". Default "10%".
+	MinFreeSpace string `toml:"min_free_space"`
+}
+
+// Bridge is the [bridge] section: the bridge containers are attached to.
+type Bridge struct {
+	// Name of the bridge interface. Default "berth0".
+	Name string `toml:"name"`
+	// Address of the bridge in CIDR form; its subnet is the containers'
+	// subnet. Default "172.17.0.1/16".
+	Address string `toml:"address"`
+}
+
+// Container is one [[container]] entry: a container berth keeps running.
+type Container struct {
+	Name       string   `toml:"name"`
+	Image      string   `toml:"image"`
+	Command    []string `toml:"command"`
+	Entrypoint []string `toml:"entrypoint"`
+	// Env entries are "KEY=value".
+	Env     []string `toml:"env"`
+	Workdir string   `toml:"workdir"`
+	// Ports are published as with docker run -p:
+	// "[ip:][hostPort:]containerPort[/tcp|/udp]".
+	Ports []string `toml:"ports"`
+	// PublishAll publishes every exposed port on a random host port (-P).
+	PublishAll bool `toml:"publish_all"`
+	// Volumes are "/host/path:/container/path[:ro|:rw]".
+	Volumes []string `toml:"volumes"`
+	// Restart is no, always, unless-stopped or on-failure[:N]. Default no.
+	Restart   string   `toml:"restart"`
+	Memory    Size     `toml:"memory"`
+	CPUs      float64  `toml:"cpus"`
+	PidsLimit int64    `toml:"pids_limit"`
+	DependsOn []string `toml:"depends_on"`
+	// Links are "name[:alias]"; a link also orders start-up like depends_on.
+	Links    []string `toml:"links"`
+	Hostname string   `toml:"hostname"`
+	User     string   `toml:"user"`
+}
+
+// AppliancePath is where a booted appliance finds its config.
+const AppliancePath = "/etc/berth/berth.toml"
+
+// Defaults, as documented in docs/config.md.
+const (
+	DefaultHostname      = "berth"
+	DefaultInterface     = "eth0"
+	DefaultBridgeName    = "berth0"
+	DefaultBridgeAddress = "172.17.0.1/16"
+	DefaultDataSize      = 100 * GiB
+	DefaultMetadataSize  = 2 * GiB
+	DefaultBaseSize      = 10 * GiB
+	DefaultMinFreeSpace  = "10%"
+)
+
+// Load reads and validates the config file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates data, naming it file in every error. The
+// returned error, if any, is an ErrorList with one entry per problem.
+func Parse(file string, data []byte) (*Config, error) {
+	pos := indexPositions(data)
+	var c Config
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
+	if err != nil {
+		return nil, ErrorList{decodeError(file, pos, err)}
+	}
+	var errs ErrorList
+	for _, k := range md.Undecoded() {
+		for _, p := range pos.occurrences(k.String()) {
+			errs = append(errs, Error{File: file, Pos: p, Field: k.String(),
+				Msg: "unknown key (see docs/config.md for the fields berth knows)"})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs.sorted()
+	}
+	c.File = file
+	c.applyDefaults()
+	if errs := c.validate(pos); len(errs) > 0 {
+		return nil, errs.sorted()
+	}
+	return &c, nil
+}
+
+// applyDefaults fills in every field the file left out.
+func (c *Config) applyDefaults() {
+	setDefault(&c.Host.Hostname, DefaultHostname)
+	setDefault(&c.Network.Interface, DefaultInterface)
+	setDefault(&c.Network.Mode, "dhcp")
+	setDefault(&c.Storage.StateDisk, "auto")
+	setDefault(&c.Storage.MinFreeSpace, DefaultMinFreeSpace)
+	setDefault(&c.Bridge.Name, DefaultBridgeName)
+	setDefault(&c.Bridge.Address, DefaultBridgeAddress)
+	if c.Storage.DataSize == 0 {
+		c.Storage.DataSize = DefaultDataSize
+	}
+	if c.Storage.MetadataSize == 0 {
+		c.Storage.MetadataSize = DefaultMetadataSize
+	}
+	if c.Storage.BaseSize == 0 {
+		c.Storage.BaseSize = DefaultBaseSize
+	}
+	for i := range c.Containers {
+		setDefault(&c.Containers[i].Restart, "no")
+	}
+}
+
+func setDefault(field *string, value string) {
+	if *field == "" {
+		*field = value
+	}
+}
+
+// decodeError turns an error from the TOML decoder into an Error at the
+// best position known for it, naming the field with its array indices.
+func decodeError(file string, pos positions, err error) Error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.Usage != "" {
+			msg += " (" + pe.Usage + ")"
+		}
+		e := Error{File: file, Pos: Pos{Line: pe.Position.Line, Col: pe.Position.Col}, Msg: msg}
+		if pe.LastKey != "" {
+			e.Field, e.Pos = pos.onLine(pe.LastKey, e.Pos)
+		}
+		return e
+	}
+	// Type mismatches come as plain errors:
+	// toml: line 2 (last key "host.hostname"): incompatible types: ...
+	if m := typeErrorRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		e := Error{File: file, Msg: m[3]}
+		e.Field, e.Pos = pos.onLine(m[2], Pos{Line: line})
+		return e
+	}
+	return Error{File: file, Msg: err.Error()}
+}
+
+var typeErrorRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)

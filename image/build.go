@@ -1,0 +1,245 @@
+// Package image builds the berth appliance: the kernel and an initramfs
+// that holds the berth binary as /init, the kernel modules berth loads at
+// boot (and only those, with their dependencies), busybox for the console,
+// mke2fs with its libraries, and the config.
+package image
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"berth/config"
+)
+
+// Options say what goes into the appliance.
+type Options struct {
+	// KernelRoot is the unpacked linux-image package: boot/vmlinuz-* and
+	// lib/modules/<release>/.
+	KernelRoot string
+	// Berth is the static berth binary; it becomes /bin/berth and /init.
+	Berth string
+	// Busybox is a static busybox (Debian's busybox-static) for the console.
+	Busybox string
+	// Mke2fs is the mke2fs program; it is copied with its shared libraries.
+	Mke2fs string
+	// Config is the berth.toml to embed as /etc/berth/berth.toml.
+	Config string
+	// SkipConfigCheck embeds Config even when it does not validate. Only
+	// tests use it, to prove how a host handles a broken config.
+	SkipConfigCheck bool
+	// OutDir receives vmlinuz and initramfs.img.
+	OutDir string
+	// Log receives progress and the sizes of what was written.
+	Log io.Writer
+}
+
+// Result names what Build wrote.
+type Result struct {
+	Release       string
+	Kernel        string
+	Initramfs     string
+	KernelSize    int64
+	InitramfsSize int64
+}
+
+// berthApplets are the commands berth itself provides on the console; the
+// busybox applets of the same names are left out.
+var berthApplets = []string{"init", "poweroff", "reboot", "halt", "linuxrc"}
+
+// Build writes the kernel and initramfs into opts.OutDir.
+func Build(opts Options) (Result, error) {
+	var res Result
+	if !opts.SkipConfigCheck {
+		if _, err := config.Load(opts.Config); err != nil {
+			return res, fmt.Errorf("image: the config does not validate; fix it first:\n%w", err)
+		}
+	}
+	kernel, release, err := findKernel(opts.KernelRoot)
+	if err != nil {
+		return res, err
+	}
+	res.Release = release
+
+	a := NewArchive()
+	if err := addBase(a, opts); err != nil {
+		return res, err
+	}
+	if err := addBusybox(a, opts.Busybox); err != nil {
+		return res, err
+	}
+	if err := addProgram(a, "/sbin/mke2fs", opts.Mke2fs); err != nil {
+		return res, err
+	}
+	a.Symlink("/sbin/mkfs.ext4", "mke2fs")
+	if _, err := os.Stat("/etc/mke2fs.conf"); err == nil {
+		if err := a.HostFile("/etc/mke2fs.conf", "/etc/mke2fs.conf"); err != nil {
+			return res, err
+		}
+	}
+	if err := addModules(a, filepath.Join(opts.KernelRoot, "lib/modules", release)); err != nil {
+		return res, err
+	}
+
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return res, fmt.Errorf("image: %w", err)
+	}
+	res.Kernel = filepath.Join(opts.OutDir, "vmlinuz")
+	if res.KernelSize, err = copyFile(res.Kernel, kernel); err != nil {
+		return res, err
+	}
+	var buf bytes.Buffer
+	if _, err := a.WriteTo(&buf); err != nil {
+		return res, err
+	}
+	res.Initramfs = filepath.Join(opts.OutDir, "initramfs.img")
+	if err := writeFileAtomic(res.Initramfs, buf.Bytes()); err != nil {
+		return res, err
+	}
+	res.InitramfsSize = int64(buf.Len())
+	if opts.Log != nil {
+		fmt.Fprintf(opts.Log, "kernel     %s  %6.1f MiB  (linux %s)\n", res.Kernel, mib(res.KernelSize), release)
+		fmt.Fprintf(opts.Log, "initramfs  %s  %6.1f MiB  (config %s)\n", res.Initramfs, mib(res.InitramfsSize), opts.Config)
+	}
+	return res, nil
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+// findKernel returns the kernel image and its release in an unpacked
+// linux-image package.
+func findKernel(root string) (kernel, release string, err error) {
+	matches, _ := filepath.Glob(filepath.Join(root, "boot/vmlinuz-*"))
+	if len(matches) != 1 {
+		return "", "", fmt.Errorf("image: want one boot/vmlinuz-* in %s, found %d; run make deps", root, len(matches))
+	}
+	release = strings.TrimPrefix(filepath.Base(matches[0]), "vmlinuz-")
+	if _, err := os.Stat(filepath.Join(root, "lib/modules", release)); err != nil {
+		return "", "", fmt.Errorf("image: modules of kernel %s missing: %w; run make deps", release, err)
+	}
+	return matches[0], release, nil
+}
+
+// addBase adds the berth binary, the directory skeleton, device nodes the
+// kernel needs before devtmpfs is mounted, and the config.
+func addBase(a *Archive, opts Options) error {
+	if err := a.HostFile("/bin/berth", opts.Berth); err != nil {
+		return err
+	}
+	a.Symlink("/init", "bin/berth")
+	for _, name := range []string{"poweroff", "reboot", "halt"} {
+		a.Symlink("/sbin/"+name, "../bin/berth")
+	}
+	for _, d := range []string{"/dev", "/proc", "/sys", "/run", "/tmp", "/root", "/mnt", "/var/lib/berth", "/etc/berth"} {
+		a.Dir(d, 0o755)
+	}
+	a.Dir("/tmp", 0o1777)
+	a.CharDev("/dev/console", 0o600, 5, 1)
+	a.CharDev("/dev/null", 0o666, 1, 3)
+	a.Symlink("/var/run", "../run")
+	a.File("/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"))
+	a.File("/etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n"))
+	a.File("/etc/profile", 0o644, []byte(profile))
+	if err := a.HostFile(config.AppliancePath, opts.Config); err != nil {
+		return err
+	}
+	a.File("/etc/os-release", 0o644, []byte("NAME=berth\nID=berth\nPRETTY_NAME=\"berth appliance\"\n"))
+	return nil
+}
+
+const profile = `export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export HOME=/root
+export PS1='\h:\w# '
+alias docker=berth
+`
+
+// addBusybox adds busybox and a link for each of its applets, at the paths
+// busybox itself lists, except the ones berth provides.
+func addBusybox(a *Archive, busybox string) error {
+	if err := a.HostFile("/bin/busybox", busybox); err != nil {
+		return err
+	}
+	out, err := exec.Command(busybox, "--list-full").Output()
+	if err != nil {
+		return fmt.Errorf("image: list busybox applets with %s --list-full: %w", busybox, err)
+	}
+	skip := map[string]bool{}
+	for _, n := range berthApplets {
+		skip[n] = true
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if skip[filepath.Base(p)] || a.Has(p) {
+			continue
+		}
+		a.Symlink(p, "/bin/busybox")
+	}
+	return nil
+}
+
+// addProgram adds a dynamically linked program with its loader and
+// libraries, each at the path the program looks for it.
+func addProgram(a *Archive, name, src string) error {
+	if err := a.HostFile(name, src); err != nil {
+		return err
+	}
+	libs, err := SharedLibraries(src)
+	if err != nil {
+		return err
+	}
+	for _, lib := range libs {
+		if err := a.HostFile(lib, lib); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addModules adds BootModules with their dependencies, a modules.dep for
+// them, and berth.modules: the names to load at boot, in order.
+func addModules(a *Archive, dir string) error {
+	tree, err := ReadModuleTree(dir)
+	if err != nil {
+		return err
+	}
+	mods, err := tree.Closure(BootModules)
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join("/lib/modules", filepath.Base(dir))
+	for _, m := range mods {
+		if err := a.HostFile(filepath.Join(dst, m.Path), filepath.Join(dir, m.Path)); err != nil {
+			return err
+		}
+	}
+	a.File(filepath.Join(dst, "modules.dep"), 0o644, tree.ModulesDep(mods))
+	if b, err := os.ReadFile(filepath.Join(dir, "modules.builtin")); err == nil {
+		a.File(filepath.Join(dst, "modules.builtin"), 0o644, b)
+	}
+	a.File(filepath.Join(dst, "berth.modules"), 0o644, []byte(strings.Join(BootModules, "\n")+"\n"))
+	return nil
+}
+
+func copyFile(dst, src string) (int64, error) {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return 0, fmt.Errorf("image: %w", err)
+	}
+	return int64(len(b)), writeFileAtomic(dst, b)
+}
+
+// writeFileAtomic writes via a temporary file and a rename, so a build that
+// fails half way never leaves a truncated image behind.
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("image: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("image: write %s: %w", path, err)
+	}
+	return nil
+}

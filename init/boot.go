@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"berth/config"
+)
+
+// system is what PID 1 knows about the running host. Boot steps fill it in;
+// nothing else holds state.
+type system struct {
+	console  io.Writer      // every active console
+	reaper   *reaper        // the one wait4(-1) loop
+	config   *config.Config // nil until read, or when it is broken
+	started  time.Time
+	consoles *consoleSupervisor
+	// consoleFiles are the open console devices behind console.
+	consoleFiles []*os.File
+}
+
+// step is one boot step. A step that fails is reported and boot goes on,
+// unless later steps need what it should have made (needsConfig).
+type step struct {
+	name        string
+	run         func(*system) error
+	needsConfig bool
+}
+
+// bootSteps is the boot sequence, in order:
+//
+//  1. move the root filesystem from the initramfs into a tmpfs (done before
+//     anything else, in moveRoot, since it re-executes /init);
+//  2. mount /proc, /sys, /dev, /dev/pts, /dev/shm, /run, /tmp and cgroup2;
+//  3. write to every console the kernel lists, not only the last one;
+//  4. enable the cpu, memory, pids and io controllers for child cgroups;
+//  5. load the kernel modules listed by the image, virtio-rng first;
+//  6. read and validate /etc/berth/berth.toml;
+//  7. set the hostname;
+//  8. print "berth: ready" and offer a shell on every console.
+var bootSteps = []step{
+	{name: "mount filesystems", run: mountFilesystems},
+	{name: "attach consoles", run: attachConsoles},
+	{name: "enable cgroup controllers", run: enableControllers},
+	{name: "load kernel modules", run: loadModules},
+	{name: "read config", run: readConfig},
+	{name: "set hostname", run: setHostname, needsConfig: true},
+}
+
+// runInit is PID 1. It never returns: if PID 1 exits, the kernel panics.
+func runInit() {
+	moveRoot() // returns only once / is a tmpfs
+	s := &system{console: os.Stdout, started: time.Now()}
+	signals := make(chan os.Signal, 16)
+	signal.Notify(signals, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPWR)
+	s.reaper = newReaper()
+	go s.reaper.reapAll() // children that exited before the first SIGCHLD
+
+	// Ask the kernel to send SIGINT for ctrl-alt-del instead of rebooting
+	// at once, so that the shutdown is orderly.
+	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
+
+	s.boot()
+	s.consoles = startConsoles(s)
+	for sig := range signals {
+		switch sig {
+		case unix.SIGCHLD:
+			s.reaper.reapAll()
+		case unix.SIGUSR2, unix.SIGPWR:
+			s.shutdown("power off", unix.LINUX_REBOOT_CMD_POWER_OFF, signals)
+		case unix.SIGUSR1:
+			s.shutdown("halt", unix.LINUX_REBOOT_CMD_HALT, signals)
+		case unix.SIGTERM, unix.SIGINT:
+			s.shutdown("reboot", unix.LINUX_REBOOT_CMD_RESTART, signals)
+		}
+	}
+	select {} // unreachable: signals is never closed
+}
+
+// boot runs every boot step and ends with the ready line, or with the
+// rescue shell when the config is broken.
+func (s *system) boot() {
+	s.logf("berth %s (%s) starting", version, commit)
+	for _, st := range bootSteps {
+		if st.needsConfig && s.config == nil {
+			continue
+		}
+		start := time.Now()
+		err := protect(st.name, func() error { return st.run(s) })
+		ms := time.Since(start).Milliseconds()
+		if err != nil {
+			s.logf("%s FAILED (%d ms): %v", st.name, ms, err)
+			continue
+		}
+		s.logf("%s (%d ms)", st.name, ms)
+	}
+	if s.config == nil {
+		s.logf("rescue shell: the config has errors (see above). Fix %s, rebuild and reboot.", config.AppliancePath)
+		return
+	}
+	s.logf("ready (%d ms since init started)", time.Since(s.started).Milliseconds())
+}
+
+// protect runs f and turns a panic into an error, so that no bug in a boot
+// step can take PID 1 (and with it the kernel) down.
+func protect(what string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in %s: %v\n%s", what, r, debug.Stack())
+		}
+	}()
+	return f()
+}
+
+// goProtected runs f in a goroutine that recovers from panics.
+func (s *system) goProtected(what string, f func()) {
+	go func() {
+		if err := protect(what, func() error { f(); return nil }); err != nil {
+			s.logf("%v", err)
+		}
+	}()
+}
+
+func (s *system) logf(format string, args ...any) {
+	fmt.Fprintf(s.console, "berth: "+format+"\n", args...)
+}
+
+func readConfig(s *system) error {
+	c, err := config.Load(config.AppliancePath)
+	if err != nil {
+		return err
+	}
+	s.config = c
+	return nil
+}
+
+func setHostname(s *system) error {
+	name := s.config.Host.Hostname
+	if err := unix.Sethostname([]byte(name)); err != nil {
+		return fmt.Errorf("set hostname %q: %w", name, err)
+	}
+	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n", name)
+	if err := os.WriteFile("/etc/hostname", []byte(name+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile("/etc/hosts", []byte(hosts), 0o644)
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Grace periods of the shutdown sequence.
+const (
+	termGrace = 5 * time.Second // after SIGTERM, before SIGKILL
+	killGrace = 2 * time.Second // after SIGKILL, before giving up waiting
+)
+
+// shutdown stops every process (SIGTERM, a grace period, SIGKILL),
+// unmounts what can be unmounted, syncs and calls reboot(2) with cmd. It
+// keeps reaping while it waits. It does not return.
+func (s *system) shutdown(what string, cmd int, signals <-chan os.Signal) {
+	s.logf("%s: stopping all processes", what)
+	if s.consoles != nil {
+		s.consoles.stop()
+	}
+	for _, step := range []struct {
+		sig   unix.Signal
+		grace time.Duration
+	}{{unix.SIGTERM, termGrace}, {unix.SIGKILL, killGrace}} {
+		_ = unix.Kill(-1, step.sig)
+		if s.waitForNoProcesses(step.grace, signals) {
+			break
+		}
+	}
+	unix.Sync()
+	s.unmountAll()
+	unix.Sync()
+	s.logf("%s", what)
+	s.drainConsoles()
+	for {
+		if err := unix.Reboot(cmd); err != nil {
+			s.logf("reboot(2): %v", err)
+		}
+		time.Sleep(time.Second) // halt returns; PID 1 must still not exit
+	}
+}
+
+// waitForNoProcesses reaps until no user process is left or the deadline
+// passes, and reports whether none is left.
+func (s *system) waitForNoProcesses(grace time.Duration, signals <-chan os.Signal) bool {
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.reaper.reapAll()
+		if len(userProcesses()) == 0 {
+			return true
+		}
+		select {
+		case <-deadline.C:
+			return false
+		case <-signals:
+		case <-tick.C:
+		}
+	}
+}
+
+// pfKthread is the PF_KTHREAD flag in /proc/<pid>/stat.
+const pfKthread = 0x00200000
+
+// userProcesses lists the pids of every process but PID 1 and kernel
+// threads.
+func userProcesses() []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var pids []int
+	for _, d := range dirs {
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		if pid == 1 {
+			continue
+		}
+		stat, err := os.ReadFile(d + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command, which is in parentheses and may hold
+		// spaces: state ppid pgrp session tty_nr tpgid flags ...
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		fields := bytes.Fields(stat[i+1:])
+		if len(fields) < 7 {
+			continue
+		}
+		flags, _ := strconv.ParseUint(string(fields[6]), 10, 64)
+		if flags&pfKthread != 0 {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// unmountAll unmounts every filesystem but the root, deepest first, so
+// that disks are clean when the power goes.
+func (s *system) unmountAll() {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return
+	}
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	for i := len(lines) - 1; i >= 0; i-- {
+		f := bytes.Fields(lines[i])
+		if len(f) < 2 || string(f[1]) == "/" {
+			continue
+		}
+		target := unescapeMountPath(string(f[1]))
+		if err := unix.Unmount(target, 0); err != nil {
+			// Busy pseudo filesystems (/proc, /sys) do not matter; a disk
+			// that stays mounted is made read-only instead.
+			_ = unix.Mount("", target, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+		}
+	}
+}
+
+// unescapeMountPath undoes the octal escapes of /proc/self/mounts.
+func unescapeMountPath(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b = append(b, byte(n))
+				i += 3
+				continue
+			}
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}

@@ -1,0 +1,134 @@
+//go:build appliance
+
+// Package tests boots the berth appliance under QEMU and checks what a
+// user sees on its console. Run with make test (it builds what the tests
+// boot); the tests need root only for nothing, but QEMU and the kernel
+// from make deps.
+package tests
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"berth/image"
+	"berth/qemu"
+)
+
+// Deadlines. Software emulation on a loaded 2-core machine is slow; these
+// are limits, not waits: every check returns as soon as its state is seen.
+const (
+	bootTimeout = 120 * time.Second
+	cmdTimeout  = 60 * time.Second
+)
+
+var buildDir = flag.String("build", "../build", "directory with vmlinuz, initramfs.img, berth and kernel/")
+
+// env is what every test shares: the built appliance and the accelerator.
+type env struct {
+	build   string
+	kernel  string
+	initrd  string
+	accel   string
+	release string
+}
+
+var shared env
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	b, err := filepath.Abs(*buildDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	shared = env{build: b, kernel: filepath.Join(b, "vmlinuz"), initrd: filepath.Join(b, "initramfs.img")}
+	for _, f := range []string{shared.kernel, shared.initrd, filepath.Join(b, "berth")} {
+		if _, err := os.Stat(f); err != nil {
+			fmt.Fprintf(os.Stderr, "tests: %v: run make image first (make test does)\n", err)
+			os.Exit(1)
+		}
+	}
+	shared.accel = qemu.DetectAccel(shared.kernel)
+	rels, _ := filepath.Glob(filepath.Join(b, "kernel/lib/modules/*"))
+	if len(rels) == 1 {
+		shared.release = filepath.Base(rels[0])
+	}
+	fmt.Fprintf(os.Stderr, "tests: accelerator %s, kernel %s\n", shared.accel, shared.release)
+	os.Exit(m.Run())
+}
+
+// buildImage builds an initramfs with another config into a temporary
+// directory and returns its path.
+func buildImage(t testing.TB, configPath string, skipCheck bool) string {
+	t.Helper()
+	out := t.TempDir()
+	res, err := image.Build(image.Options{
+		KernelRoot:      filepath.Join(shared.build, "kernel"),
+		Berth:           filepath.Join(shared.build, "berth"),
+		Busybox:         "/bin/busybox",
+		Mke2fs:          "/sbin/mke2fs",
+		Config:          configPath,
+		SkipConfigCheck: skipCheck,
+		OutDir:          out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Initramfs
+}
+
+// boot starts the appliance with initrd and waits for want on the console.
+func boot(t testing.TB, initrd string, want string, opts qemu.Options) *qemu.VM {
+	t.Helper()
+	opts.Kernel = shared.kernel
+	opts.Initrd = initrd
+	opts.Accel = shared.accel
+	opts.NoReboot = true
+	opts.Append = "quiet panic=-1 " + opts.Append
+	vm, err := qemu.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm.CleanupOnExit(t)
+	if _, err := vm.Expect(want, bootTimeout); err != nil {
+		t.Fatal(err)
+	}
+	return vm
+}
+
+// run runs a shell command on the console and fails the test unless it
+// exits 0.
+func run(t testing.TB, vm *qemu.VM, command string) string {
+	t.Helper()
+	out, code, err := vm.Run(command, cmdTimeout)
+	if err != nil {
+		t.Fatalf("%s: %v", command, err)
+	}
+	if code != 0 {
+		t.Fatalf("%s: exit status %d, output:\n%s", command, code, out)
+	}
+	return out
+}
+
+// eventually runs command until check accepts its output or the deadline
+// passes.
+func eventually(t testing.TB, vm *qemu.VM, command string, timeout time.Duration, check func(string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		out, _, err := vm.Run(command, cmdTimeout)
+		if err != nil {
+			t.Fatalf("%s: %v", command, err)
+		}
+		if check(out) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still %q after %v", command, out, timeout)
+		}
+	}
+}
