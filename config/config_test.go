@@ -140,9 +140,23 @@ func TestDocumentedFieldsMatchSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, field := range schemaKeys() {
-		if !strings.Contains(string(doc), "`"+field+"`") {
-			t.Errorf("docs/config.md does not document `%s`", field)
+	// Each section of the doc starts with "## `[name]`" or "## `[[name]]`"
+	// and has a table row "| `field` |" for each of its fields.
+	sections := map[string]string{}
+	for _, part := range strings.Split(string(doc), "\n## ")[1:] {
+		head, body, _ := strings.Cut(part, "\n")
+		name := strings.Trim(head, "`[] ")
+		sections[name] = body
+	}
+	for _, key := range schemaKeys() {
+		section, field, _ := strings.Cut(key, ".")
+		body, ok := sections[section]
+		if !ok {
+			t.Errorf("docs/config.md has no section for [%s]", section)
+			continue
+		}
+		if !strings.Contains(body, "| `"+field+"` |") {
+			t.Errorf("docs/config.md does not document %s in its [%s] table", field, section)
 		}
 	}
 }

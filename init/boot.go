@@ -60,27 +60,36 @@ func runInit() {
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPWR)
 	s.reaper = newReaper()
-	go s.reaper.reapAll() // children that exited before the first SIGCHLD
+	s.reaper.reapAll() // children that exited before the first SIGCHLD
 
 	// Ask the kernel to send SIGINT for ctrl-alt-del instead of rebooting
 	// at once, so that the shutdown is orderly.
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 
-	s.boot()
+	if err := protect("boot", func() error { s.boot(); return nil }); err != nil {
+		s.logf("%v", err)
+	}
 	s.consoles = startConsoles(s)
-	for sig := range signals {
-		switch sig {
-		case unix.SIGCHLD:
-			s.reaper.reapAll()
-		case unix.SIGUSR2, unix.SIGPWR:
-			s.shutdown("power off", unix.LINUX_REBOOT_CMD_POWER_OFF, signals)
-		case unix.SIGUSR1:
-			s.shutdown("halt", unix.LINUX_REBOOT_CMD_HALT, signals)
-		case unix.SIGTERM, unix.SIGINT:
-			s.shutdown("reboot", unix.LINUX_REBOOT_CMD_RESTART, signals)
+	for {
+		sig := <-signals
+		if err := protect("handle "+sig.String(), func() error { s.handle(sig, signals); return nil }); err != nil {
+			s.logf("%v", err)
 		}
 	}
-	select {} // unreachable: signals is never closed
+}
+
+// handle acts on one signal to PID 1.
+func (s *system) handle(sig os.Signal, signals <-chan os.Signal) {
+	switch sig {
+	case unix.SIGCHLD:
+		s.reaper.reapAll()
+	case unix.SIGUSR2, unix.SIGPWR:
+		s.shutdown("power off", unix.LINUX_REBOOT_CMD_POWER_OFF, signals)
+	case unix.SIGUSR1:
+		s.shutdown("halt", unix.LINUX_REBOOT_CMD_HALT, signals)
+	case unix.SIGTERM, unix.SIGINT:
+		s.shutdown("reboot", unix.LINUX_REBOOT_CMD_RESTART, signals)
+	}
 }
 
 // boot runs every boot step and ends with the ready line, or with the

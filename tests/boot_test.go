@@ -147,7 +147,7 @@ func TestAppliance(t *testing.T) {
 // file, line, column and field; the host stays up with a shell.
 func TestBadConfig(t *testing.T) {
 	t.Parallel()
-	initrd := buildImage(t, "../examples/bad.toml", true)
+	initrd := buildImage(t, "testdata/bad.toml", true)
 	vm := boot(t, initrd, `berth: rescue shell`, qemu.Options{})
 	want := `/etc/berth/berth.toml:9:10: container[0].ports[0]: port "70000:8000": host port 70000 is out of range 1-65535`
 	if !strings.Contains(vm.Log(), want) {

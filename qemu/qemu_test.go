@@ -1,0 +1,39 @@
+package qemu
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestArgsKeepNetworkRestricted(t *testing.T) {
+	args, err := Args(Options{Kernel: "k", Initrd: "i", Accel: "tcg",
+		HostFwd:  []Forward{{HostPort: 8080, GuestPort: 8080}, {Proto: "udp", HostPort: 5353, GuestPort: 53}},
+		GuestFwd: []GuestForward{{GuestAddr: "10.0.2.100:80", HostPort: 9000}},
+		Drives:   []Drive{{Path: "d.img", Serial: "data"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Join(args, " ")
+	for _, want := range []string{
+		"user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:8080-:8080,hostfwd=udp:127.0.0.1:5353-:53,guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:9000",
+		"-kernel k", "-initrd i", "-append console=ttyS0", "-accel tcg", "file=d.img,format=raw,if=virtio,serial=data",
+		"-device virtio-rng-pci",
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("args %q lack %q", line, want)
+		}
+	}
+	if _, err := Args(Options{Accel: "tcg"}); err == nil {
+		t.Error("Args accepted a VM with nothing to boot")
+	}
+}
+
+func TestCleanOutput(t *testing.T) {
+	raw := "line one\r\nline two\r\nberth:~# \x1b[6n echo \"=END=3:$?\"\r\n"
+	if got := cleanOutput(raw, ` echo "=END=3:$?"`); got != "line one\nline two" {
+		t.Errorf("cleanOutput = %q", got)
+	}
+	if got := cleanOutput("berth:~#  echo \"=END=4:$?\"\r\n", ` echo "=END=4:$?"`); got != "" {
+		t.Errorf("cleanOutput of no output = %q", got)
+	}
+}
