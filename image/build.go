@@ -32,6 +32,9 @@ type Options struct {
 	// SkipConfigCheck embeds Config even when it does not validate. Only
 	// tests use it, to prove how a host handles a broken config.
 	SkipConfigCheck bool
+	// ExtraFiles are more files to add, destination path to source path:
+	// the guest test binaries, for instance.
+	ExtraFiles map[string]string
 	// OutDir receives vmlinuz and initramfs.img.
 	OutDir string
 	// Log receives progress and the sizes of what was written.
@@ -83,6 +86,11 @@ func Build(opts Options) (Result, error) {
 	}
 	if err := addModules(a, filepath.Join(opts.KernelRoot, "lib/modules", release)); err != nil {
 		return res, err
+	}
+	for dst, src := range opts.ExtraFiles {
+		if err := a.HostFile(dst, src); err != nil {
+			return res, err
+		}
 	}
 
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {

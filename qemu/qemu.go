@@ -110,16 +110,17 @@ func Args(opts Options) ([]string, error) {
 			args = append(args, "-drive", "if=pflash,format=raw,readonly=on,file="+OVMF)
 		}
 	}
-	for _, d := range opts.Drives {
+	for i, d := range opts.Drives {
 		format := d.Format
 		if format == "" {
 			format = "raw"
 		}
-		spec := fmt.Sprintf("file=%s,format=%s,if=virtio", d.Path, format)
+		id := fmt.Sprintf("drive%d", i)
+		dev := "virtio-blk-pci,drive=" + id
 		if d.Serial != "" {
-			spec += ",serial=" + d.Serial
+			dev += ",serial=" + d.Serial
 		}
-		args = append(args, "-drive", spec)
+		args = append(args, "-drive", fmt.Sprintf("file=%s,format=%s,if=none,id=%s", d.Path, format, id), "-device", dev)
 	}
 	nic := "user,model=virtio-net-pci,restrict=on"
 	for _, f := range opts.HostFwd {

@@ -16,7 +16,7 @@ func TestArgsKeepNetworkRestricted(t *testing.T) {
 	line := strings.Join(args, " ")
 	for _, want := range []string{
 		"user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:8080-:8080,hostfwd=udp:127.0.0.1:5353-:53,guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:9000",
-		"-kernel k", "-initrd i", "-append console=ttyS0", "-accel tcg", "file=d.img,format=raw,if=virtio,serial=data",
+		"-kernel k", "-initrd i", "-append console=ttyS0", "-accel tcg", "-drive file=d.img,format=raw,if=none,id=drive0 -device virtio-blk-pci,drive=drive0,serial=data",
 		"-device virtio-rng-pci",
 	} {
 		if !strings.Contains(line, want) {

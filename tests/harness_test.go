@@ -65,6 +65,12 @@ func TestMain(m *testing.M) {
 // directory and returns its path.
 func buildImage(t testing.TB, configPath string, skipCheck bool) string {
 	t.Helper()
+	return buildImageWith(t, configPath, skipCheck, nil)
+}
+
+// buildImageWith is buildImage with extra files (destination to source).
+func buildImageWith(t testing.TB, configPath string, skipCheck bool, extra map[string]string) string {
+	t.Helper()
 	out := t.TempDir()
 	res, err := image.Build(image.Options{
 		KernelRoot:      filepath.Join(shared.build, "kernel"),
@@ -73,6 +79,7 @@ func buildImage(t testing.TB, configPath string, skipCheck bool) string {
 		Mke2fs:          "/sbin/mke2fs",
 		Config:          configPath,
 		SkipConfigCheck: skipCheck,
+		ExtraFiles:      extra,
 		OutDir:          out,
 	})
 	if err != nil {

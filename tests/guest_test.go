@@ -1,0 +1,76 @@
+//go:build appliance
+
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"berth/qemu"
+)
+
+// guestTestBinary compiles the guest tests of a package (build tag guest)
+// into a static test binary that runs inside the appliance.
+func guestTestBinary(t *testing.T, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg)+".test")
+	cmd := exec.Command("go", "test", "-c", "-tags", "guest", "-trimpath", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build guest tests of %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// sparseDisk makes a sparse raw disk image of size bytes.
+func sparseDisk(t *testing.T, name string, size int64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// runGuestTests boots the appliance with the package's guest test binary,
+// runs it on the console with env, and fails with its output unless it
+// passes.
+func runGuestTests(t *testing.T, bin string, env string, drives []qemu.Drive, timeout time.Duration) string {
+	t.Helper()
+	initrd := buildImageWith(t, "../examples/default.toml", false, map[string]string{"/tests/" + filepath.Base(bin): bin})
+	vm := boot(t, initrd, `berth: ready`, qemu.Options{Drives: drives})
+	_, code, err := vm.Run(env+" /tests/"+filepath.Base(bin)+" -test.v -test.timeout "+timeout.String()+" > /tmp/guest.log 2>&1", timeout+cmdTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := run(t, vm, "cat /tmp/guest.log")
+	if code != 0 || !strings.Contains(out, "\nPASS") {
+		t.Fatalf("guest tests failed (status %d):\n%s", code, out)
+	}
+	if err := vm.Poweroff(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestThinpoolInGuest runs the thin pool's guest tests on two virtual
+// disks: a 2 GiB data disk and a 64 MiB metadata disk.
+func TestThinpoolInGuest(t *testing.T) {
+	t.Parallel()
+	bin := guestTestBinary(t, "berth/thinpool")
+	drives := []qemu.Drive{
+		{Path: sparseDisk(t, "data.img", 2<<30), Serial: "data"},
+		{Path: sparseDisk(t, "meta.img", 64<<20), Serial: "meta"},
+	}
+	out := runGuestTests(t, bin, "BERTH_TEST_DATA=/dev/vda BERTH_TEST_META=/dev/vdb", drives, 5*time.Minute)
+	t.Logf("guest output:\n%s", out)
+}
