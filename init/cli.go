@@ -22,6 +22,8 @@ type verb struct {
 // the engine over its socket; these need no engine.
 var verbs = map[string]verb{
 	"version": {usage: "berth version", help: "Show the berth version, git commit and kernel release", run: versionVerb},
+	"info":    {usage: "berth info", help: "Show the storage pool and host, as docker info", run: infoVerb},
+	"storage": {usage: "berth storage ls|create|rm|...", help: "Inspect and manage the thin pool's devices", run: storageVerb},
 	"config":  {usage: "berth config check FILE", help: "Check a berth.toml; errors name file:line:col and the field", run: configVerb},
 	"poweroff": {usage: "berth poweroff", help: "Stop all containers and power the host off",
 		run: func(args []string, _, _ io.Writer) int { return powerCommand("poweroff", args) }},

@@ -34,7 +34,15 @@ func (s *system) shutdown(what string, cmd int, signals <-chan os.Signal) {
 		}
 	}
 	unix.Sync()
-	s.unmountAll()
+	// Filesystems on thin devices first, then the pool (its loop files
+	// live on the state disk), then the state disk itself.
+	s.unmountAll(StateDir)
+	if s.storage != nil {
+		if err := s.storage.Shutdown(); err != nil {
+			s.logf("%s: thin pool: %v", what, err)
+		}
+	}
+	s.unmountAll("")
 	unix.Sync()
 	s.logf("%s", what)
 	s.drainConsoles()
@@ -103,9 +111,9 @@ func userProcesses() []int {
 	return pids
 }
 
-// unmountAll unmounts every filesystem but the root, deepest first, so
-// that disks are clean when the power goes.
-func (s *system) unmountAll() {
+// unmountAll unmounts every filesystem but the root and keep, deepest
+// first, so that disks are clean when the power goes.
+func (s *system) unmountAll(keep string) {
 	b, err := os.ReadFile("/proc/self/mounts")
 	if err != nil {
 		return
@@ -117,6 +125,9 @@ func (s *system) unmountAll() {
 			continue
 		}
 		target := unescapeMountPath(string(f[1]))
+		if target == keep {
+			continue
+		}
 		if err := unix.Unmount(target, 0); err != nil {
 			// Busy pseudo filesystems (/proc, /sys) do not matter; a disk
 			// that stays mounted is made read-only instead.

@@ -46,7 +46,7 @@ func sparseDisk(t *testing.T, name string, size int64) string {
 // passes.
 func runGuestTests(t *testing.T, bin string, env string, drives []qemu.Drive, timeout time.Duration) string {
 	t.Helper()
-	initrd := buildImageWith(t, "../examples/default.toml", false, map[string]string{"/tests/" + filepath.Base(bin): bin})
+	initrd := buildImageWith(t, "testdata/guest.toml", false, map[string]string{"/tests/" + filepath.Base(bin): bin})
 	vm := boot(t, initrd, `berth: ready`, qemu.Options{Drives: drives})
 	_, code, err := vm.Run(env+" /tests/"+filepath.Base(bin)+" -test.v -test.timeout "+timeout.String()+" > /tmp/guest.log 2>&1", timeout+cmdTimeout)
 	if err != nil {

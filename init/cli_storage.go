@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"text/tabwriter"
+
+	"golang.org/x/sys/unix"
+
+	"berth/config"
+	"berth/thinpool"
+)
+
+// openStorage opens the host's thin pool as the config describes it.
+func openStorage() (*thinpool.Storage, thinpool.Config, error) {
+	c, err := config.Load(config.AppliancePath)
+	if err != nil {
+		return nil, thinpool.Config{}, err
+	}
+	cfg := poolConfig(c, os.Stderr)
+	st, err := thinpool.Open(cfg)
+	return st, cfg, err
+}
+
+// infoVerb prints the host's storage as docker info did for devicemapper.
+func infoVerb(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 0 {
+		fmt.Fprintln(stderr, "usage: berth info")
+		return 2
+	}
+	st, cfg, err := openStorage()
+	if err != nil {
+		fmt.Fprintf(stderr, "berth info: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	info, err := st.Info()
+	if err != nil {
+		fmt.Fprintf(stderr, "berth info: %v\n", err)
+		return 1
+	}
+	dataAvail := info.DataTotal - info.DataUsed
+	metaAvail := info.MetadataTotal - info.MetadataUsed
+	if cfg.Loopback() {
+		// Sparse files can only grow as far as the state disk allows.
+		var fs unix.Statfs_t
+		if unix.Statfs(cfg.Dir, &fs) == nil {
+			free := fs.Bavail * uint64(fs.Bsize)
+			dataAvail, metaAvail = min(dataAvail, free), min(metaAvail, free)
+		}
+	}
+	var u unix.Utsname
+	unix.Uname(&u)
+	w := stdout
+	fmt.Fprintf(w, "Storage Driver: devicemapper\n")
+	fmt.Fprintf(w, " Pool Name: %s\n", info.PoolName)
+	fmt.Fprintf(w, " Pool Blocksize: %s\n", humanSize(info.PoolBlocksize))
+	fmt.Fprintf(w, " Base Device Size: %s\n", humanSize(info.BaseDeviceSize))
+	fmt.Fprintf(w, " Backing Filesystem: ext4\n")
+	if cfg.Loopback() {
+		fmt.Fprintf(w, " Data file: %s\n Metadata file: %s\n", info.DataFile, info.MetadataFile)
+	} else {
+		fmt.Fprintf(w, " Data device: %s\n Metadata device: %s\n", info.DataDevice, info.MetadataDevice)
+	}
+	fmt.Fprintf(w, " Data Space Used: %s\n Data Space Total: %s\n Data Space Available: %s\n",
+		humanSize(info.DataUsed), humanSize(info.DataTotal), humanSize(dataAvail))
+	fmt.Fprintf(w, " Metadata Space Used: %s\n Metadata Space Total: %s\n Metadata Space Available: %s\n",
+		humanSize(info.MetadataUsed), humanSize(info.MetadataTotal), humanSize(metaAvail))
+	fmt.Fprintf(w, " Thin Pool Minimum Free Space: %d%%\n", info.MinFreePercent)
+	fmt.Fprintf(w, " Transaction Id: %d\n", info.TransactionID)
+	fmt.Fprintf(w, " Pool Mode: %s\n", info.Mode)
+	fmt.Fprintf(w, " Thin Devices: %d\n", info.Devices)
+	fmt.Fprintf(w, "Kernel Version: %s\n", unix.ByteSliceToString(u.Release[:]))
+	fmt.Fprintf(w, "Operating System: berth %s\n", version)
+	return 0
+}
+
+// humanSize formats bytes with decimal units and four significant digits,
+// as docker info does ("65.54 kB", "107.4 GB").
+func humanSize(n uint64) string {
+	units := []string{"B", "kB", "MB", "GB", "TB", "PB"}
+	f := float64(n)
+	i := 0
+	for f >= 1000 && i < len(units)-1 {
+		f /= 1000
+		i++
+	}
+	return strconv.FormatFloat(f, 'g', 4, 64) + " " + units[i]
+}
+
+// storageVerb is the thin pool's admin tool, as dmsetup was for Docker's:
+// berth storage ls | create NAME [ORIGIN] | rm NAME | activate NAME | deactivate NAME
+func storageVerb(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: berth storage ls | create NAME [ORIGIN] | rm NAME | activate NAME | deactivate NAME")
+		return 2
+	}
+	st, _, err := openStorage()
+	if err != nil {
+		fmt.Fprintf(stderr, "berth storage: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	fail := func(err error) int {
+		if err != nil {
+			fmt.Fprintf(stderr, "berth storage %s: %v\n", args[0], err)
+			return 1
+		}
+		return 0
+	}
+	switch {
+	case args[0] == "ls" && len(args) == 1:
+		devs, err := st.Devices()
+		if err != nil {
+			return fail(err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 8, 3, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tID\tSIZE\tORIGIN\tACTIVE")
+		for _, d := range devs {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%v\n", d.Name, d.ID, humanSize(d.Size), d.Origin, d.Active)
+		}
+		tw.Flush()
+		return 0
+	case args[0] == "create" && (len(args) == 2 || len(args) == 3):
+		origin := ""
+		if len(args) == 3 {
+			origin = args[2]
+		}
+		return fail(st.Create(args[1], origin))
+	case args[0] == "rm" && len(args) == 2:
+		return fail(st.Remove(args[1]))
+	case args[0] == "activate" && len(args) == 2:
+		path, err := st.Activate(args[1])
+		if err == nil {
+			fmt.Fprintln(stdout, path)
+		}
+		return fail(err)
+	case args[0] == "deactivate" && len(args) == 2:
+		return fail(st.Deactivate(args[1]))
+	}
+	fmt.Fprintln(stderr, "usage: berth storage ls | create NAME [ORIGIN] | rm NAME | activate NAME | deactivate NAME")
+	return 2
+}
