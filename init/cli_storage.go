@@ -91,10 +91,10 @@ func humanSize(n uint64) string {
 }
 
 // storageVerb is the thin pool's admin tool, as dmsetup was for Docker's:
-// berth storage ls | create NAME [ORIGIN] | rm NAME | activate NAME | deactivate NAME
+// berth storage ls | create NAME [ORIGIN] | rm NAME | activate NAME | deactivate NAME | grow [SIZE]
 func storageVerb(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: berth storage ls | create NAME [ORIGIN] | rm NAME | activate NAME | deactivate NAME")
+		fmt.Fprintln(stderr, "usage: berth storage ls | create NAME [ORIGIN] | rm NAME | activate NAME | deactivate NAME | grow [SIZE]")
 		return 2
 	}
 	st, _, err := openStorage()
@@ -139,7 +139,15 @@ func storageVerb(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	case args[0] == "deactivate" && len(args) == 2:
 		return fail(st.Deactivate(args[1]))
+	case args[0] == "grow" && len(args) <= 2:
+		var size config.Size
+		if len(args) == 2 {
+			if size, err = config.ParseSize(args[1]); err != nil {
+				return fail(err)
+			}
+		}
+		return fail(st.Grow(int64(size)))
 	}
-	fmt.Fprintln(stderr, "usage: berth storage ls | create NAME [ORIGIN] | rm NAME | activate NAME | deactivate NAME")
+	fmt.Fprintln(stderr, "usage: berth storage ls | create NAME [ORIGIN] | rm NAME | activate NAME | deactivate NAME | grow [SIZE]")
 	return 2
 }

@@ -156,6 +156,15 @@ func (c *Control) Status(name string) ([]Target, error) {
 	return decodeTargets(r.data, r.hdr.Target_count)
 }
 
+// Table returns the live table of name.
+func (c *Control) Table(name string) ([]Target, error) {
+	r, err := c.ioctl(unix.DM_TABLE_STATUS, request{name: name, flags: unix.DM_STATUS_TABLE_FLAG})
+	if err != nil {
+		return nil, fmt.Errorf("table of %s: %w", name, err)
+	}
+	return decodeTargets(r.data, r.hdr.Target_count)
+}
+
 // Message sends a message to the target of name at sector 0.
 func (c *Control) Message(name, msg string) error {
 	data := make([]byte, 8, 8+len(msg)+1)

@@ -57,6 +57,21 @@ func ZeroMetadataHeader(path string) error {
 	return f.Sync()
 }
 
+// Reload gives the active pool a new table over meta and data, now
+// dataSectors long: how it grows once its data device has.
+func (p *Pool) Reload(dataSectors uint64, meta, data Dev) error {
+	if err := p.ctl.Load(p.name, []Target{PoolTarget(dataSectors, meta, data)}); err != nil {
+		return fmt.Errorf("thinpool: %w", err)
+	}
+	if err := p.ctl.Suspend(p.name); err != nil {
+		return fmt.Errorf("thinpool: %w", err)
+	}
+	if err := p.ctl.Resume(p.name); err != nil {
+		return fmt.Errorf("thinpool: %w", err)
+	}
+	return nil
+}
+
 // Name is the pool's device-mapper name; Dev its device number.
 func (p *Pool) Name() string { return p.name }
 func (p *Pool) Dev() Dev     { return p.dev }

@@ -17,8 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// PoolName is the device-mapper name of berth's pool; thin devices are
-// activated as PoolName-<device name>.
+// PoolName is the device-mapper name of berth's pool.
 const PoolName = "berth-pool"
 
 // BaseDevice is the thin device every other one is, directly or not, a
@@ -27,6 +26,9 @@ const BaseDevice = "base"
 
 // Config says where the pool lives.
 type Config struct {
+	// Name is the pool's device-mapper name; thin devices are activated as
+	// Name-<device>. Default PoolName.
+	Name string
 	// Dir holds metadata.json, the lock and, in loopback mode, the sparse
 	// files data and metadata: /var/lib/berth/devicemapper.
 	Dir string
@@ -89,6 +91,9 @@ func (c Config) logf(format string, args ...any) {
 // berth's, or berth's record that does not match the pool, is an error and
 // the pool is left as it is.
 func Open(cfg Config) (*Storage, error) {
+	if cfg.Name == "" {
+		cfg.Name = PoolName
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("thinpool: %w", err)
 	}
@@ -150,13 +155,13 @@ func (s *Storage) locked(f func(*Metadata) error) error {
 // activatePool activates the pool, or finds it active, and returns the
 // record (a new one for a new pool).
 func (s *Storage) activatePool(m *Metadata) (*Metadata, error) {
-	if dev, ok, err := s.ctl.Info(PoolName); err != nil {
+	if dev, ok, err := s.ctl.Info(s.cfg.Name); err != nil {
 		return nil, fmt.Errorf("thinpool: %w", err)
 	} else if ok {
 		if m == nil {
-			return nil, fmt.Errorf("thinpool: pool %s is active but %s is missing; not touching it", PoolName, s.metadataPath())
+			return nil, fmt.Errorf("thinpool: pool %s is active but %s is missing; not touching it", s.cfg.Name, s.metadataPath())
 		}
-		s.pool = &Pool{ctl: s.ctl, name: PoolName, dev: dev}
+		s.pool = &Pool{ctl: s.ctl, name: s.cfg.Name, dev: dev}
 		return m, nil
 	}
 	if s.cfg.Loopback() {
@@ -203,7 +208,7 @@ func (s *Storage) activatePool(m *Metadata) (*Metadata, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := Activate(s.ctl, PoolName, meta, data, sectors)
+	p, err := Activate(s.ctl, s.cfg.Name, meta, data, sectors)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +366,7 @@ func (s *Storage) removeStrays(m *Metadata) error {
 		return err
 	}
 	for _, d := range devs {
-		name, ok := strings.CutPrefix(d.Name, PoolName+"-")
+		name, ok := strings.CutPrefix(d.Name, s.cfg.Name+"-")
 		if !ok {
 			continue
 		}
@@ -403,7 +408,7 @@ func (s *Storage) ensureBase(m *Metadata) error {
 		return fmt.Errorf("thinpool: format the base device: %v: %s", err, out)
 	}
 	s.cfg.logf("base device formatted in %d ms", time.Since(start).Milliseconds())
-	if err := s.ctl.Remove(PoolName + "-" + BaseDevice); err != nil {
+	if err := s.ctl.Remove(s.cfg.Name + "-" + BaseDevice); err != nil {
 		return err
 	}
 	m.Devices[BaseDevice].Ready = true
@@ -431,8 +436,8 @@ func (s *Storage) transact(m *Metadata, in *Intent) error {
 	case "snapshot":
 		origin := m.Devices[in.Origin]
 		active := ""
-		if _, ok, _ := s.ctl.Info(PoolName + "-" + in.Origin); ok {
-			active = PoolName + "-" + in.Origin
+		if _, ok, _ := s.ctl.Info(s.cfg.Name + "-" + in.Origin); ok {
+			active = s.cfg.Name + "-" + in.Origin
 		}
 		err = s.pool.CreateSnapshot(in.ID, origin.ID, active)
 	case "delete":
@@ -517,7 +522,7 @@ func (s *Storage) Remove(name string) error {
 }
 
 func (s *Storage) deleteLocked(m *Metadata, name string) error {
-	if err := s.pool.DeactivateThin(PoolName + "-" + name); err != nil {
+	if err := s.pool.DeactivateThin(s.cfg.Name + "-" + name); err != nil {
 		return fmt.Errorf("thinpool: %q is in use: %w", name, err)
 	}
 	return s.transact(m, &Intent{Op: "delete", Name: name, ID: m.Devices[name].ID})
@@ -540,7 +545,7 @@ func (s *Storage) activateLocked(m *Metadata, name string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("thinpool: no device %q", name)
 	}
-	dev, err := s.pool.ActivateThin(PoolName+"-"+name, d.ID, d.Size/SectorSize)
+	dev, err := s.pool.ActivateThin(s.cfg.Name+"-"+name, d.ID, d.Size/SectorSize)
 	if err != nil {
 		return "", err
 	}
@@ -550,7 +555,7 @@ func (s *Storage) activateLocked(m *Metadata, name string) (string, error) {
 // Deactivate removes the block device of name; its data stays.
 func (s *Storage) Deactivate(name string) error {
 	return s.locked(func(m *Metadata) error {
-		return s.pool.DeactivateThin(PoolName + "-" + name)
+		return s.pool.DeactivateThin(s.cfg.Name + "-" + name)
 	})
 }
 
@@ -568,7 +573,7 @@ func (s *Storage) Devices() ([]DeviceInfo, error) {
 	var out []DeviceInfo
 	err := s.locked(func(m *Metadata) error {
 		for name, d := range m.Devices {
-			_, active, _ := s.ctl.Info(PoolName + "-" + name)
+			_, active, _ := s.ctl.Info(s.cfg.Name + "-" + name)
 			out = append(out, DeviceInfo{Name: name, ID: d.ID, Size: d.Size, Origin: d.Origin, Active: active})
 		}
 		return nil
@@ -601,7 +606,7 @@ func (s *Storage) Info() (Info, error) {
 			return err
 		}
 		block := uint64(BlockSectors * SectorSize)
-		info = Info{PoolName: PoolName, PoolBlocksize: block, MinFreePercent: s.cfg.MinFreePercent,
+		info = Info{PoolName: s.cfg.Name, PoolBlocksize: block, MinFreePercent: s.cfg.MinFreePercent,
 			DataUsed: st.DataUsed * block, DataTotal: st.DataTotal * block,
 			MetadataUsed: st.MetadataUsed * metadataBlock, MetadataTotal: st.MetadataTotal * metadataBlock,
 			TransactionID: st.TransactionID, RecordTransaction: m.TransactionID, Mode: st.Mode, Devices: len(m.Devices)}
@@ -623,7 +628,7 @@ func (s *Storage) Shutdown() error {
 	return s.locked(func(m *Metadata) error {
 		var errs []error
 		for name := range m.Devices {
-			if err := s.pool.DeactivateThin(PoolName + "-" + name); err != nil {
+			if err := s.pool.DeactivateThin(s.cfg.Name + "-" + name); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -632,4 +637,66 @@ func (s *Storage) Shutdown() error {
 		}
 		return errors.Join(errs...)
 	})
+}
+
+// Grow gives the pool more data space. In loopback mode the data file is
+// extended to size bytes first; with a block device, size is ignored and
+// the pool takes whatever the device has grown to. The pool stays active.
+func (s *Storage) Grow(size int64) error {
+	return s.locked(func(m *Metadata) error {
+		tables, err := s.ctl.Table(s.cfg.Name)
+		if err != nil {
+			return err
+		}
+		if len(tables) != 1 || tables[0].Type != "thin-pool" {
+			return fmt.Errorf("thinpool: %s is not a thin pool", s.cfg.Name)
+		}
+		var meta, data Dev
+		if _, err := fmt.Sscanf(tables[0].Params, "%d:%d %d:%d", &meta.Major, &meta.Minor, &data.Major, &data.Minor); err != nil {
+			return fmt.Errorf("thinpool: read the pool's table %q: %w", tables[0].Params, err)
+		}
+		if s.cfg.Loopback() {
+			if err := growLoopFile(s.cfg.dataPath(), data, size); err != nil {
+				return err
+			}
+		}
+		sectors, err := deviceSectors(data)
+		if err != nil {
+			return err
+		}
+		sectors -= sectors % BlockSectors
+		if sectors <= tables[0].Length {
+			return fmt.Errorf("thinpool: the data device is %d MiB, no larger than the pool's %d MiB: nothing to grow", sectors*SectorSize>>20, tables[0].Length*SectorSize>>20)
+		}
+		s.cfg.logf("growing the pool's data from %d MiB to %d MiB", tables[0].Length*SectorSize>>20, sectors*SectorSize>>20)
+		return s.pool.Reload(sectors, meta, data)
+	})
+}
+
+// growLoopFile extends a loop device's backing file and tells the loop
+// device to take the new size.
+func growLoopFile(file string, loop Dev, size int64) error {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return fmt.Errorf("thinpool: %w", err)
+	}
+	if size <= fi.Size() {
+		return fmt.Errorf("thinpool: %s is already %d MiB; give a larger size", file, fi.Size()>>20)
+	}
+	if err := os.Truncate(file, size); err != nil {
+		return fmt.Errorf("thinpool: extend %s: %w", file, err)
+	}
+	path, err := DevicePath(loop)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("thinpool: %w", err)
+	}
+	defer f.Close()
+	if _, err := unix.IoctlRetInt(int(f.Fd()), unix.LOOP_SET_CAPACITY); err != nil {
+		return fmt.Errorf("thinpool: resize %s: %w", path, err)
+	}
+	return nil
 }
