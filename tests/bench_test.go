@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,14 +20,26 @@ import (
 // "berth: ready" beside the floor: the same kernel and QEMU with a trivial
 // init that prints a line and powers off. The difference is what berth's
 // boot costs. It also reports PID 1's memory once booted.
+//
+// Each boot has a state disk that an earlier boot prepared, as a host in
+// use does, so pool-open-ms is the time to open an existing thin pool;
+// pool-create-ms is the first boot's, which created it.
 func BenchmarkBoot(b *testing.B) {
 	floor := floorInitramfs(b)
-	var ready, floorTime, initMs, rss float64
+	disk := []qemu.Drive{{Path: sparseDisk(b, "state.img", 4<<30)}}
+	first := boot(b, shared.initrd, `berth: ready`, qemu.Options{Drives: disk})
+	poolCreate := stepMs(first.Log(), "open thin pool")
+	if err := first.Poweroff(15 * time.Second); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var ready, floorTime, initMs, rss, poolOpen float64
 	for range b.N {
 		start := time.Now()
-		vm := boot(b, shared.initrd, `berth: ready \((\d+) ms since init started\)`, qemu.Options{})
+		vm := boot(b, shared.initrd, `berth: ready \((\d+) ms since init started\)`, qemu.Options{Drives: disk})
 		ready += ms(time.Since(start))
 		initMs += initReadyMs(vm.Log())
+		poolOpen += stepMs(vm.Log(), "open thin pool")
 		rss += pid1RSSKiB(b, vm)
 		if err := vm.Poweroff(10 * time.Second); err != nil {
 			b.Fatal(err)
@@ -45,9 +58,44 @@ func BenchmarkBoot(b *testing.B) {
 	b.ReportMetric((ready-floorTime)/n, "berth-ms")
 	b.ReportMetric(initMs/n, "init-ms")
 	b.ReportMetric(rss/n, "pid1-rss-KiB")
+	b.ReportMetric(poolOpen/n, "pool-open-ms")
+	b.ReportMetric(poolCreate, "pool-create-ms")
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// stepMs is the time a boot step logged: "berth: <step> (N ms)".
+func stepMs(log, step string) float64 {
+	m := regexp.MustCompile(`berth: ` + regexp.QuoteMeta(step) + ` \((\d+) ms\)`).FindStringSubmatch(log)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.ParseFloat(m[1], 64)
+	return n
+}
+
+// BenchmarkSnapshot runs the thin pool's snapshot benchmark inside a
+// guest (see thinpool/bench_guest_test.go) and reports its figures:
+// snapshot creation with an origin holding 10 MB and 1 GB of data.
+func BenchmarkSnapshot(b *testing.B) {
+	bin := guestTestBinary(b, "berth/thinpool")
+	drives := []qemu.Drive{{Path: sparseDisk(b, "data.img", 3<<30)}, {Path: sparseDisk(b, "meta.img", 64<<20)}}
+	initrd := buildImageWith(b, "testdata/guest.toml", false, map[string]string{"/tests/thinpool.test": bin})
+	vm := boot(b, initrd, `berth: ready`, qemu.Options{Drives: drives})
+	out := run(b, vm, "BERTH_TEST_DATA=/dev/vda BERTH_TEST_META=/dev/vdb /tests/thinpool.test -test.run '^$' -test.bench Snapshot -test.benchtime 50x 2>&1")
+	b.Logf("in the guest:\n%s", out)
+	for _, size := range []string{"10MB", "1024MB"} {
+		m := regexp.MustCompile(`BenchmarkSnapshot/origin-` + size + `\S*\s+\d+\s+(\d+) ns/op`).FindStringSubmatch(out)
+		if m == nil {
+			b.Fatalf("no figure for origin-%s", size)
+		}
+		ns, _ := strconv.ParseFloat(m[1], 64)
+		b.ReportMetric(ns/1e6, "snap-origin-"+size+"-ms")
+	}
+	if err := vm.Poweroff(15 * time.Second); err != nil {
+		b.Fatal(err)
+	}
+}
 
 // initReadyMs is the time init itself reports from its start to ready.
 func initReadyMs(log string) float64 {

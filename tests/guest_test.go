@@ -15,7 +15,7 @@ import (
 
 // guestTestBinary compiles the guest tests of a package (build tag guest)
 // into a static test binary that runs inside the appliance.
-func guestTestBinary(t *testing.T, pkg string) string {
+func guestTestBinary(t testing.TB, pkg string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), filepath.Base(pkg)+".test")
 	cmd := exec.Command("go", "test", "-c", "-tags", "guest", "-trimpath", "-o", out, pkg)
@@ -27,7 +27,7 @@ func guestTestBinary(t *testing.T, pkg string) string {
 }
 
 // sparseDisk makes a sparse raw disk image of size bytes.
-func sparseDisk(t *testing.T, name string, size int64) string {
+func sparseDisk(t testing.TB, name string, size int64) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	f, err := os.Create(path)
