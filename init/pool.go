@@ -28,7 +28,7 @@ func poolConfig(c *config.Config, log io.Writer) thinpool.Config {
 // openPool opens the thin pool, creating it on the first boot, and
 // repairs what a crash left half done.
 func openPool(s *system) error {
-	cfg := poolConfig(s.config, s.console)
+	cfg := poolConfig(s.config, linePrefixer{w: s.console, prefix: "berth: "})
 	if cfg.Loopback() {
 		s.logf("WARNING: the thin pool uses loopback files in %s. Every write then goes through a second filesystem, and a full state disk fails the pool. For production, name block devices in [storage] data_device and metadata_device.", cfg.Dir)
 	}
@@ -38,4 +38,17 @@ func openPool(s *system) error {
 	}
 	s.storage = st
 	return nil
+}
+
+// linePrefixer puts prefix before each write, which carries one line.
+type linePrefixer struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p linePrefixer) Write(b []byte) (int, error) {
+	if _, err := p.w.Write(append([]byte(p.prefix), b...)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }

@@ -45,7 +45,11 @@ func BenchmarkSnapshot(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		writeMiB(b, dev, mib)
+		path, err := DevicePath(dev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		writeMiB(b, path, mib)
 		b.Run(fmt.Sprintf("origin-%dMB", mib), func(b *testing.B) {
 			for n := 0; n < b.N; n++ {
 				id := uint32(1000 + n)
@@ -63,24 +67,27 @@ func BenchmarkSnapshot(b *testing.B) {
 	}
 }
 
-func writeMiB(b *testing.B, dev Dev, mib int) {
-	path, err := DevicePath(dev)
-	if err != nil {
-		b.Fatal(err)
-	}
+// writeMiB writes mib MiB of a non-zero pattern to the start of the block
+// device at path, with O_DIRECT so that every block reaches the pool.
+func writeMiB(tb testing.TB, path string, mib int) {
+	tb.Helper()
 	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_DIRECT, 0)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer f.Close()
-	buf, _ := unix.Mmap(-1, 0, 1<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	// mmap'd memory is page aligned, as O_DIRECT wants.
+	buf, err := unix.Mmap(-1, 0, 1<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	defer unix.Munmap(buf)
 	for i := range buf {
-		buf[i] = byte(i)
+		buf[i] = byte(i) | 1
 	}
 	for i := 0; i < mib; i++ {
 		if _, err := f.WriteAt(buf, int64(i)<<20); err != nil {
-			b.Fatal(err)
+			tb.Fatalf("write MiB %d of %s: %v", i, path, err)
 		}
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 func testStorageConfig(dir string) Config {
@@ -16,28 +14,14 @@ func testStorageConfig(dir string) Config {
 		MinFreePercent: 10, Mkfs: "/sbin/mkfs.ext4"}
 }
 
-// fill writes n MiB of non-zero data straight onto the device of name.
+// fill writes mib MiB of data straight onto the device of name.
 func fill(t *testing.T, st *Storage, name string, mib int) {
 	t.Helper()
 	path, err := st.Activate(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_DIRECT, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf, _ := unix.Mmap(-1, 0, 1<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
-	defer unix.Munmap(buf)
-	for i := range buf {
-		buf[i] = 0xb7
-	}
-	for i := 0; i < mib; i++ {
-		if _, err := f.WriteAt(buf, int64(i)<<20); err != nil {
-			t.Fatalf("write MiB %d: %v", i, err)
-		}
-	}
+	writeMiB(t, path, mib)
 }
 
 // TestStorageFloorGrowAndRecovery uses a loopback Storage beside the
