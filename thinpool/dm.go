@@ -167,13 +167,18 @@ func (c *Control) Table(name string) ([]Target, error) {
 
 // Message sends a message to the target of name at sector 0.
 func (c *Control) Message(name, msg string) error {
-	data := make([]byte, 8, 8+len(msg)+1)
-	data = append(data, msg...)
-	data = append(data, 0)
-	if _, err := c.ioctl(unix.DM_TARGET_MSG, request{name: name, data: data}); err != nil {
+	if _, err := c.ioctl(unix.DM_TARGET_MSG, request{name: name, data: encodeMessage(msg)}); err != nil {
 		return fmt.Errorf("message %q to %s: %w", msg, name, err)
 	}
 	return nil
+}
+
+// encodeMessage lays out a DM_TARGET_MSG payload: the sector (0, as
+// thin-pool messages want; little-endian u64) and the NUL-terminated text.
+func encodeMessage(msg string) []byte {
+	data := make([]byte, 8, 8+len(msg)+1)
+	data = append(data, msg...)
+	return append(data, 0)
 }
 
 // Device is one device-mapper device.

@@ -60,3 +60,20 @@ func TestParsePoolStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestMessages(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{msgCreateThin(7), "create_thin 7"},
+		{msgCreateSnap(9, 1), "create_snap 9 1"},
+		{msgDelete(9), "delete 9"},
+		{msgSetTransactionID(4, 5), "set_transaction_id 4 5"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("message %q, want %q", tc.got, tc.want)
+		}
+	}
+	b := encodeMessage("delete 9")
+	if len(b) != 8+len("delete 9")+1 || string(b[:8]) != "\x00\x00\x00\x00\x00\x00\x00\x00" || string(b[8:]) != "delete 9\x00" {
+		t.Errorf("payload % x", b)
+	}
+}
