@@ -23,7 +23,7 @@ var BootModules = []string{
 	"sd_mod",
 	"dm_thin_pool", "loop",
 	"bridge", "veth",
-	"nf_tables", "nft_chain_nat", "nft_nat", "nft_masq", "nft_ct",
+	"nf_tables", "nft_chain_nat", "nft_nat", "nft_masq", "nft_ct", "nft_fib_ipv4",
 	"overlay",
 	"vfat", "nls_cp437", "nls_utf8",
 }

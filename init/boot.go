@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/config"
+	"berth/netconf"
 	"berth/thinpool"
 )
 
@@ -25,6 +26,7 @@ type system struct {
 	// consoleFiles are the open console devices behind console.
 	consoleFiles []*os.File
 	storage      *thinpool.Storage // nil until the pool is open
+	network      *netconf.Network  // nil until the bridge is up
 }
 
 // step is one boot step. A step that fails is reported and boot goes on,
@@ -45,9 +47,11 @@ type step struct {
 //  5. load the kernel modules listed by the image, virtio-rng first;
 //  6. read and validate /etc/berth/berth.toml;
 //  7. set the hostname;
-//  8. mount the state disk at /var/lib/berth;
-//  9. open the thin pool (create it the first time, repair after a crash);
-//  10. print "berth: ready" and offer a shell on every console.
+//  8. bring up loopback and the host interface (DHCP or static);
+//  9. mount the state disk at /var/lib/berth;
+//  10. open the thin pool (create it the first time, repair after a crash);
+//  11. set up the container bridge, forwarding and NAT;
+//  12. print "berth: ready" and offer a shell on every console.
 var bootSteps = []step{
 	{name: "mount filesystems", run: mountFilesystems},
 	{name: "attach consoles", run: attachConsoles},
@@ -55,8 +59,10 @@ var bootSteps = []step{
 	{name: "load kernel modules", run: loadModules},
 	{name: "read config", run: readConfig},
 	{name: "set hostname", run: setHostname, needsConfig: true},
+	{name: "configure host network", run: configureHostNetwork, needsConfig: true},
 	{name: "mount state disk", run: mountStateDisk, needsConfig: true},
 	{name: "open thin pool", run: openPool, needsConfig: true},
+	{name: "set up container bridge", run: setUpBridge, needsConfig: true},
 }
 
 // runInit is PID 1. It never returns: if PID 1 exits, the kernel panics.

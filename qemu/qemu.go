@@ -38,6 +38,9 @@ type Options struct {
 	// GuestFwd lets the guest reach a server on the build machine's
 	// loopback at a fixed address inside QEMU's user network.
 	GuestFwd []GuestForward
+	// UnpluggedNIC gives the guest a network card with nothing behind it:
+	// no DHCP server answers.
+	UnpluggedNIC bool
 	// NoReboot makes QEMU exit when the guest reboots (and, with panic=-1
 	// on the command line, when the kernel panics), as tests want.
 	NoReboot bool
@@ -133,7 +136,11 @@ func Args(opts Options) ([]string, error) {
 	for _, g := range opts.GuestFwd {
 		nic += fmt.Sprintf(",guestfwd=tcp:%s-tcp:127.0.0.1:%d", g.GuestAddr, g.HostPort)
 	}
-	args = append(args, "-nic", nic)
+	if opts.UnpluggedNIC {
+		args = append(args, "-netdev", "hubport,id=unplugged,hubid=0", "-device", "virtio-net-pci,netdev=unplugged")
+	} else {
+		args = append(args, "-nic", nic)
+	}
 	if opts.NoReboot {
 		args = append(args, "-no-reboot")
 	}
