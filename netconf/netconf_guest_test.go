@@ -416,3 +416,15 @@ func TestFetchHelper(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	fmt.Printf("BODY: %s\n", b)
 }
+
+// TestSetupRefusesOverlappingSubnet: a bridge subnet that overlaps the
+// host's own (eth0 is in 10.0.2.0/24) is refused before anything changes.
+func TestSetupRefusesOverlappingSubnet(t *testing.T) {
+	_, err := Setup(config.Bridge{Name: "berth9", Address: "10.0.0.1/16"}, t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "overlaps 10.0.2.0/24 on eth0") {
+		t.Fatalf("Setup with an overlapping subnet: %v", err)
+	}
+	if _, err := netlink.LinkByName("berth9"); err == nil {
+		t.Errorf("the refused bridge was created")
+	}
+}

@@ -97,6 +97,37 @@ func BenchmarkSnapshot(b *testing.B) {
 	}
 }
 
+// BenchmarkNetwork runs the network benchmarks inside a guest (see
+// netconf/bench_guest_test.go): throughput straight to a container's
+// address and through its published port, their ratio, and the time to
+// attach and detach a namespace.
+func BenchmarkNetwork(b *testing.B) {
+	bin := guestTestBinary(b, "berth/netconf")
+	initrd := buildImageWith(b, "testdata/guest.toml", false, map[string]string{"/tests/netconf.test": bin})
+	vm := boot(b, initrd, `berth: ready`, qemu.Options{})
+	out := run(b, vm, "/tests/netconf.test -test.run '^$' -test.bench . -test.benchtime 2s 2>&1")
+	b.Logf("in the guest:\n%s", out)
+	figure := func(name, unit string) float64 {
+		m := regexp.MustCompile(`Benchmark` + name + `\S*\s+\d+\s+.*?([\d.]+) ` + unit).FindStringSubmatch(out)
+		if m == nil {
+			b.Fatalf("no %s figure for %s in the guest's output", unit, name)
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		return v
+	}
+	direct := figure("Throughput/direct", "MB/s")
+	loopback := figure("Throughput/published-loopback", "MB/s")
+	hostAddr := figure("Throughput/published-host-address", "MB/s")
+	b.ReportMetric(direct, "direct-MB/s")
+	b.ReportMetric(loopback, "published-lo-MB/s")
+	b.ReportMetric(hostAddr, "published-eth0-MB/s")
+	b.ReportMetric(hostAddr/direct, "published/direct")
+	b.ReportMetric(figure("AttachDetach", "ns/op")/1e6, "attach+detach-ms")
+	if err := vm.Poweroff(15 * time.Second); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // initReadyMs is the time init itself reports from its start to ready.
 func initReadyMs(log string) float64 {
 	_, rest, ok := strings.Cut(log, "berth: ready (")
