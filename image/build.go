@@ -32,6 +32,9 @@ type Options struct {
 	// SkipConfigCheck embeds Config even when it does not validate. Only
 	// tests use it, to prove how a host handles a broken config.
 	SkipConfigCheck bool
+	// Images are docker save tarballs to bundle; the engine loads them into
+	// the pool at first boot.
+	Images []string
 	// ExtraFiles are more files to add, destination path to source path:
 	// the guest test binaries, for instance.
 	ExtraFiles map[string]string
@@ -49,6 +52,9 @@ type Result struct {
 	KernelSize    int64
 	InitramfsSize int64
 }
+
+// BundledImagesDir is where the appliance carries its bundled images.
+const BundledImagesDir = "/usr/share/berth/images"
 
 // berthApplets are the commands berth itself provides on the console; the
 // busybox applets of the same names are left out.
@@ -86,6 +92,11 @@ func Build(opts Options) (Result, error) {
 	}
 	if err := addModules(a, filepath.Join(opts.KernelRoot, "lib/modules", release)); err != nil {
 		return res, err
+	}
+	for _, img := range opts.Images {
+		if err := a.HostFile(filepath.Join(BundledImagesDir, filepath.Base(img)), img); err != nil {
+			return res, err
+		}
 	}
 	for dst, src := range opts.ExtraFiles {
 		if err := a.HostFile(dst, src); err != nil {

@@ -79,6 +79,7 @@ func buildImageWith(t testing.TB, configPath string, skipCheck bool, extra map[s
 		Mke2fs:          "/sbin/mke2fs",
 		Config:          configPath,
 		SkipConfigCheck: skipCheck,
+		Images:          []string{filepath.Join(shared.build, "images", "busybox.tar")},
 		ExtraFiles:      extra,
 		OutDir:          out,
 	})

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"berth/image"
 )
@@ -20,6 +21,12 @@ func main() {
 	flag.StringVar(&opts.OutDir, "out", "build", "output directory")
 	flag.Parse()
 	opts.Log = os.Stdout
+	busyboxImage := filepath.Join(opts.OutDir, "images", "busybox.tar")
+	if err := image.BuildBusyboxImage(opts.Busybox, busyboxImage); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	opts.Images = append(opts.Images, busyboxImage)
 	if _, err := image.Build(opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,0 +1,617 @@
+package engine
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/sys/unix"
+
+	"berth/thinpool"
+)
+
+// ImageStore keeps images: each layer is a thin snapshot of the layer
+// below it with the layer's diff applied, named by its chain ID so that
+// images that share layers share devices. The original layer tars are kept
+// too, so that save writes back exactly what was loaded.
+//
+// On disk, under dir:
+//
+//	repositories.json      name:tag → image id
+//	configs/<id>.json      each image's config (Docker's image JSON)
+//	layers/<chain id>      marks a layer device as complete
+//	blobs/<diff id>        the uncompressed layer tars
+type ImageStore struct {
+	dir     string
+	storage *thinpool.Storage
+}
+
+// NewImageStore returns the store in dir, whose layers live in storage.
+func NewImageStore(dir string, storage *thinpool.Storage) (*ImageStore, error) {
+	for _, sub := range []string{"configs", "layers", "blobs", "mnt"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("images: %w", err)
+		}
+	}
+	return &ImageStore{dir: dir, storage: storage}, nil
+}
+
+// Image is one image as berth lists it.
+type Image struct {
+	ID       string // sha256:<hex of the config>
+	RepoTags []string
+	Config   *v1.ConfigFile
+	Size     int64 // uncompressed, all layers
+}
+
+// TopLayer is the device name of the image's top layer: a container's
+// root is a snapshot of it.
+func (i Image) TopLayer() string {
+	chain := ""
+	for _, d := range i.Config.RootFS.DiffIDs {
+		chain = chainID(chain, d.String())
+	}
+	return layerDevice(chain)
+}
+
+// chainID identifies a layer with everything below it, as Docker does:
+// the first layer's is its diff id; each next one is the sha256 of
+// "<parent chain id> <diff id>".
+func chainID(parent, diffID string) string {
+	if parent == "" {
+		return diffID
+	}
+	sum := sha256.Sum256([]byte(parent + " " + diffID))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func layerDevice(chain string) string {
+	if chain == "" {
+		return "" // the base device: an image with no layers
+	}
+	return "layer-" + strings.TrimPrefix(chain, "sha256:")
+}
+
+// NormalizeRef turns a reference as users write it into berth's form:
+// repository[:tag], the tag latest when none is given, and Docker Hub's
+// implicit prefixes dropped ("busybox", not "index.docker.io/library/busybox").
+func NormalizeRef(ref string) (string, error) {
+	if strings.HasPrefix(ref, "sha256:") {
+		return ref, nil
+	}
+	r, err := name.ParseReference(ref, name.WithDefaultTag("latest"))
+	if err != nil {
+		return "", fmt.Errorf("images: %q is not an image reference: %w", ref, err)
+	}
+	repo := r.Context().RepositoryStr()
+	if reg := r.Context().RegistryStr(); reg != name.DefaultRegistry {
+		repo = reg + "/" + repo
+	} else {
+		repo = strings.TrimPrefix(repo, "library/")
+	}
+	if d, ok := r.(name.Digest); ok {
+		return repo + "@" + d.DigestStr(), nil
+	}
+	return repo + ":" + r.Identifier(), nil
+}
+
+// repositories reads and, with write, rewrites repositories.json under
+// the store's lock.
+func (s *ImageStore) repositories(write func(map[string]string) error) (map[string]string, error) {
+	lock, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	repos := map[string]string{}
+	path := filepath.Join(s.dir, "repositories.json")
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &repos); err != nil {
+			return nil, fmt.Errorf("images: %s is corrupt: %w", path, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	if write == nil {
+		return repos, nil
+	}
+	if err := write(repos); err != nil {
+		return nil, err
+	}
+	b, _ := json.MarshalIndent(repos, "", "  ")
+	if err := writeFileSync(path, b); err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	return repos, nil
+}
+
+// writeFileSync writes path durably through a temporary file.
+func writeFileSync(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Add stores img under tags: each layer not yet present is extracted onto
+// a snapshot of the one below it. progress gets a line per layer.
+func (s *ImageStore) Add(img v1.Image, tags []string, progress io.Writer) (string, error) {
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return "", fmt.Errorf("images: read config: %w", err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return "", fmt.Errorf("images: parse config: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	id := "sha256:" + hex.EncodeToString(sum[:])
+	layers, err := img.Layers()
+	if err != nil {
+		return "", fmt.Errorf("images: %w", err)
+	}
+	if len(layers) != len(cfg.RootFS.DiffIDs) {
+		return "", fmt.Errorf("images: the image has %d layers but its config lists %d", len(layers), len(cfg.RootFS.DiffIDs))
+	}
+	chain := ""
+	for i, l := range layers {
+		diffID := cfg.RootFS.DiffIDs[i].String()
+		parent := chain
+		chain = chainID(chain, diffID)
+		if err := s.ensureLayer(layerDevice(parent), chain, diffID, l, fmt.Sprintf("layer %d/%d", i+1, len(layers)), progress); err != nil {
+			return "", err
+		}
+	}
+	if err := writeFileSync(filepath.Join(s.dir, "configs", strings.TrimPrefix(id, "sha256:")+".json"), raw); err != nil {
+		return "", fmt.Errorf("images: %w", err)
+	}
+	_, err = s.repositories(func(repos map[string]string) error {
+		for _, t := range tags {
+			ref, err := NormalizeRef(t)
+			if err != nil {
+				return err
+			}
+			repos[ref] = id
+		}
+		return nil
+	})
+	return id, err
+}
+
+// ensureLayer makes the device of layer chain, a snapshot of parent with
+// the layer's diff applied, unless a complete one exists. A device left
+// incomplete by a crash or a bad layer is removed.
+func (s *ImageStore) ensureLayer(parent, chain, diffID string, l v1.Layer, what string, progress io.Writer) error {
+	marker := filepath.Join(s.dir, "layers", strings.TrimPrefix(chain, "sha256:"))
+	if _, err := os.Stat(marker); err == nil {
+		fmt.Fprintf(progress, "%s %s: already present\n", what, short(diffID))
+		return nil
+	}
+	dev := layerDevice(chain)
+	s.storage.Remove(dev) // an incomplete one; an error just means there was none
+	if err := s.storage.Create(dev, parent); err != nil {
+		return fmt.Errorf("images: %s: %w", what, err)
+	}
+	start := time.Now()
+	n, err := s.extract(dev, diffID, l)
+	if err != nil {
+		s.storage.Remove(dev)
+		return fmt.Errorf("images: %s %s: %w", what, short(diffID), err)
+	}
+	if err := writeFileSync(marker, []byte(diffID)); err != nil {
+		return fmt.Errorf("images: %w", err)
+	}
+	fmt.Fprintf(progress, "%s %s: %.1f MB in %.1f s\n", what, short(diffID), float64(n)/1e6, time.Since(start).Seconds())
+	return nil
+}
+
+// extract mounts dev and applies the layer onto it, keeping the tar as a
+// blob and checking that its digest is the diff id the image claims.
+func (s *ImageStore) extract(dev, diffID string, l v1.Layer) (int64, error) {
+	path, err := s.storage.Activate(dev)
+	if err != nil {
+		return 0, err
+	}
+	defer s.storage.Deactivate(dev)
+	mnt, err := os.MkdirTemp(filepath.Join(s.dir, "mnt"), "layer-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(mnt)
+	if err := unix.Mount(path, mnt, "ext4", 0, ""); err != nil {
+		return 0, fmt.Errorf("mount %s: %w", path, err)
+	}
+	defer unix.Unmount(mnt, 0)
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	blob := filepath.Join(s.dir, "blobs", strings.TrimPrefix(diffID, "sha256:"))
+	tmp, err := os.Create(blob + ".tmp")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	n, err := ApplyLayer(mnt, io.TeeReader(rc, io.MultiWriter(h, tmp)))
+	if err == nil {
+		_, err = io.Copy(io.MultiWriter(h, tmp), rc) // tar padding after the last entry
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, err
+	}
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != diffID {
+		return n, fmt.Errorf("the layer's content has digest %s, not %s: the archive is damaged", short(got), short(diffID))
+	}
+	if err := syncfs(mnt); err != nil {
+		return n, err
+	}
+	return n, os.Rename(tmp.Name(), blob)
+}
+
+// syncfs flushes the filesystem mounted at dir to its device.
+func syncfs(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
+}
+
+// imageOf assembles an image from a config and its layers.
+func imageOf(cfg *v1.ConfigFile, layers []v1.Layer) (v1.Image, error) {
+	img, err := mutate.AppendLayers(empty.Image, layers...)
+	if err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	return mutate.ConfigFile(img, cfg)
+}
+
+func gunzip(r io.Reader) (io.Reader, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	return zr, nil
+}
+
+func short(digest string) string {
+	d := strings.TrimPrefix(digest, "sha256:")
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return d
+}
+
+// LoadArchive loads every image of a docker save tarball or an OCI image
+// layout (a directory, or a tar of one), gzip-compressed or not.
+func (s *ImageStore) LoadArchive(path string, progress io.Writer) ([]string, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return s.loadLayout(path, progress)
+	}
+	plain, cleanup, err := decompressed(path)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	members, err := tarMembers(plain)
+	if err != nil {
+		return nil, fmt.Errorf("images: %s is not an image archive: %w", path, err)
+	}
+	if members["manifest.json"] {
+		return s.loadDockerSave(plain, progress)
+	}
+	if members["oci-layout"] && members["index.json"] {
+		dir, err := os.MkdirTemp(filepath.Join(s.dir, "mnt"), "oci-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		f, err := os.Open(plain)
+		if err != nil {
+			return nil, err
+		}
+		_, err = ApplyLayer(dir, f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("images: unpack OCI layout: %w", err)
+		}
+		return s.loadLayout(dir, progress)
+	}
+	return nil, fmt.Errorf("images: %s has neither manifest.json (docker save) nor oci-layout and index.json (OCI); for a flat root filesystem use berth import", path)
+}
+
+func (s *ImageStore) loadDockerSave(path string, progress io.Writer) ([]string, error) {
+	opener := func() (io.ReadCloser, error) { return os.Open(path) }
+	manifest, err := tarball.LoadManifest(opener)
+	if err != nil {
+		return nil, fmt.Errorf("images: read manifest.json: %w", err)
+	}
+	var loaded []string
+	for i, entry := range manifest {
+		img, err := tarball.Image(opener, nil)
+		if len(manifest) > 1 || len(entry.RepoTags) > 0 {
+			if len(entry.RepoTags) == 0 {
+				return loaded, fmt.Errorf("images: image %d of the archive has no tag", i+1)
+			}
+			tag, terr := name.NewTag(entry.RepoTags[0])
+			if terr != nil {
+				return loaded, terr
+			}
+			img, err = tarball.Image(opener, &tag)
+		}
+		if err != nil {
+			return loaded, fmt.Errorf("images: %w", err)
+		}
+		fmt.Fprintf(progress, "Loading %s\n", strings.Join(entry.RepoTags, ", "))
+		id, err := s.Add(img, entry.RepoTags, progress)
+		if err != nil {
+			return loaded, err
+		}
+		loaded = append(loaded, append(entry.RepoTags, id)[0])
+	}
+	return loaded, nil
+}
+
+func (s *ImageStore) loadLayout(dir string, progress io.Writer) ([]string, error) {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	var loaded []string
+	for _, desc := range im.Manifests {
+		img, err := idx.Image(desc.Digest)
+		if err != nil {
+			return loaded, fmt.Errorf("images: %w", err)
+		}
+		var tags []string
+		if ref := desc.Annotations["io.containerd.image.name"]; ref != "" {
+			tags = append(tags, ref)
+		} else if ref := desc.Annotations["org.opencontainers.image.ref.name"]; ref != "" {
+			if strings.ContainsAny(ref, ":/") {
+				tags = append(tags, ref)
+			}
+		}
+		fmt.Fprintf(progress, "Loading %s\n", append(tags, desc.Digest.String())[0])
+		id, err := s.Add(img, tags, progress)
+		if err != nil {
+			return loaded, err
+		}
+		loaded = append(loaded, append(tags, id)[0])
+	}
+	return loaded, nil
+}
+
+// Import makes a one-layer image of a flat root filesystem tar (docker
+// import), tagged ref when ref is not "".
+func (s *ImageStore) Import(r io.Reader, ref string, progress io.Writer) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Join(s.dir, "mnt"), "import-")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, r); err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("images: read the archive: %w", err)
+	}
+	tmp.Close()
+	layer, err := tarball.LayerFromFile(tmp.Name())
+	if err != nil {
+		return "", fmt.Errorf("images: %w", err)
+	}
+	diffID, err := layer.DiffID()
+	if err != nil {
+		return "", fmt.Errorf("images: %w", err)
+	}
+	cfg := &v1.ConfigFile{Architecture: "amd64", OS: "linux", Created: v1.Time{Time: time.Now().UTC()},
+		RootFS: v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{diffID}},
+		Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}}
+	img, err := imageOf(cfg, []v1.Layer{layer})
+	if err != nil {
+		return "", err
+	}
+	var tags []string
+	if ref != "" {
+		tags = []string{ref}
+	}
+	return s.Add(img, tags, progress)
+}
+
+// decompressed returns a path to the plain tar of path, unzipping a gzip
+// archive into a temporary file.
+func decompressed(path string) (string, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("images: %w", err)
+	}
+	defer f.Close()
+	magic := make([]byte, 2)
+	io.ReadFull(f, magic)
+	if magic[0] != 0x1f || magic[1] != 0x8b {
+		return path, func() {}, nil
+	}
+	f.Seek(0, io.SeekStart)
+	rc, err := gunzip(f)
+	if err != nil {
+		return "", nil, err
+	}
+	tmp, err := os.CreateTemp("", "berth-load-")
+	if err != nil {
+		return "", nil, err
+	}
+	_, err = io.Copy(tmp, rc)
+	tmp.Close()
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", nil, fmt.Errorf("images: gunzip %s: %w", path, err)
+	}
+	return tmp.Name(), func() { os.Remove(tmp.Name()) }, nil
+}
+
+// tarMembers lists the top-level files of a tar.
+func tarMembers(path string) (map[string]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]bool{}
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[strings.TrimPrefix(hdr.Name, "./")] = true
+	}
+}
+
+// List returns every image, newest first.
+func (s *ImageStore) List() ([]Image, error) {
+	repos, err := s.repositories(nil)
+	if err != nil {
+		return nil, err
+	}
+	tags := map[string][]string{}
+	for ref, id := range repos {
+		tags[id] = append(tags[id], ref)
+	}
+	files, _ := filepath.Glob(filepath.Join(s.dir, "configs", "*.json"))
+	var out []Image
+	for _, f := range files {
+		id := "sha256:" + strings.TrimSuffix(filepath.Base(f), ".json")
+		img, err := s.load(id)
+		if err != nil {
+			return nil, err
+		}
+		img.RepoTags = tags[id]
+		sort.Strings(img.RepoTags)
+		out = append(out, img)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Config.Created.After(out[j].Config.Created.Time) })
+	return out, nil
+}
+
+func (s *ImageStore) load(id string) (Image, error) {
+	b, err := os.ReadFile(filepath.Join(s.dir, "configs", strings.TrimPrefix(id, "sha256:")+".json"))
+	if err != nil {
+		return Image{}, fmt.Errorf("images: no image %s", short(id))
+	}
+	cfg := &v1.ConfigFile{}
+	if err := json.Unmarshal(b, cfg); err != nil {
+		return Image{}, fmt.Errorf("images: config of %s: %w", short(id), err)
+	}
+	img := Image{ID: id, Config: cfg}
+	for _, d := range cfg.RootFS.DiffIDs {
+		if fi, err := os.Stat(filepath.Join(s.dir, "blobs", d.Hex)); err == nil {
+			img.Size += fi.Size()
+		}
+	}
+	return img, nil
+}
+
+// Get finds an image by name[:tag], full id, or an unambiguous id prefix.
+func (s *ImageStore) Get(ref string) (Image, error) {
+	repos, err := s.repositories(nil)
+	if err != nil {
+		return Image{}, err
+	}
+	if norm, err := NormalizeRef(ref); err == nil {
+		if id, ok := repos[norm]; ok {
+			img, err := s.load(id)
+			img.RepoTags = tagsOf(repos, id)
+			return img, err
+		}
+	}
+	prefix := strings.TrimPrefix(ref, "sha256:")
+	if len(prefix) >= 4 && isHex(prefix) {
+		files, _ := filepath.Glob(filepath.Join(s.dir, "configs", prefix+"*.json"))
+		if len(files) == 1 {
+			id := "sha256:" + strings.TrimSuffix(filepath.Base(files[0]), ".json")
+			img, err := s.load(id)
+			img.RepoTags = tagsOf(repos, id)
+			return img, err
+		}
+		if len(files) > 1 {
+			return Image{}, fmt.Errorf("images: %q matches %d images; give more of the id", ref, len(files))
+		}
+	}
+	return Image{}, fmt.Errorf("images: no such image: %s", ref)
+}
+
+func tagsOf(repos map[string]string, id string) []string {
+	var out []string
+	for ref, i := range repos {
+		if i == id {
+			out = append(out, ref)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s + strings.Repeat("0", len(s)%2))
+	return err == nil
+}
+
+// Tag gives the image src the name dst too.
+func (s *ImageStore) Tag(src, dst string) error {
+	img, err := s.Get(src)
+	if err != nil {
+		return err
+	}
+	norm, err := NormalizeRef(dst)
+	if err != nil {
+		return err
+	}
+	_, err = s.repositories(func(repos map[string]string) error {
+		repos[norm] = img.ID
+		return nil
+	})
+	return err
+}
