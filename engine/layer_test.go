@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-type entry struct {
+type layerEntry struct {
 	name, link, body string
 	kind             byte
 	mode             int64
@@ -20,7 +20,7 @@ type entry struct {
 	xattrs           map[string]string
 }
 
-func layerTar(t *testing.T, entries ...entry) *bytes.Reader {
+func layerTar(t *testing.T, entries ...layerEntry) *bytes.Reader {
 	t.Helper()
 	var buf bytes.Buffer
 	w := tar.NewWriter(&buf)
@@ -60,16 +60,16 @@ func read(t *testing.T, path string) string {
 func TestApplyLayersWithWhiteouts(t *testing.T) {
 	root := t.TempDir()
 	lower := layerTar(t,
-		entry{name: "etc/", kind: tar.TypeDir, mode: 0o755},
-		entry{name: "etc/passwd", kind: tar.TypeReg, body: "root:x:0:0::/root:/bin/sh\n"},
-		entry{name: "etc/motd", kind: tar.TypeReg, body: "welcome"},
-		entry{name: "var/cache/", kind: tar.TypeDir, mode: 0o755},
-		entry{name: "var/cache/old", kind: tar.TypeReg, body: "stale"},
-		entry{name: "bin/busybox", kind: tar.TypeReg, body: "ELF", mode: 0o4755, uid: 1000},
-		entry{name: "bin/sh", kind: tar.TypeSymlink, link: "busybox"},
-		entry{name: "bin/ls", kind: tar.TypeLink, link: "bin/busybox"},
-		entry{name: "dev/null", kind: tar.TypeChar, mode: 0o666},
-		entry{name: "etc/labelled", kind: tar.TypeReg, body: "x", xattrs: map[string]string{"trusted.berth": "yes"}},
+		layerEntry{name: "etc/", kind: tar.TypeDir, mode: 0o755},
+		layerEntry{name: "etc/passwd", kind: tar.TypeReg, body: "root:x:0:0::/root:/bin/sh\n"},
+		layerEntry{name: "etc/motd", kind: tar.TypeReg, body: "welcome"},
+		layerEntry{name: "var/cache/", kind: tar.TypeDir, mode: 0o755},
+		layerEntry{name: "var/cache/old", kind: tar.TypeReg, body: "stale"},
+		layerEntry{name: "bin/busybox", kind: tar.TypeReg, body: "ELF", mode: 0o4755, uid: 1000},
+		layerEntry{name: "bin/sh", kind: tar.TypeSymlink, link: "busybox"},
+		layerEntry{name: "bin/ls", kind: tar.TypeLink, link: "bin/busybox"},
+		layerEntry{name: "dev/null", kind: tar.TypeChar, mode: 0o666},
+		layerEntry{name: "etc/labelled", kind: tar.TypeReg, body: "x", xattrs: map[string]string{"trusted.berth": "yes"}},
 	)
 	if _, err := ApplyLayer(root, lower); err != nil {
 		t.Fatal(err)
@@ -78,10 +78,10 @@ func TestApplyLayersWithWhiteouts(t *testing.T) {
 		t.Errorf("etc mtime %v, want the header's", fi.ModTime())
 	}
 	upper := layerTar(t,
-		entry{name: "etc/.wh.motd", kind: tar.TypeReg},
-		entry{name: "var/cache/.wh..wh..opq", kind: tar.TypeReg},
-		entry{name: "var/cache/new", kind: tar.TypeReg, body: "fresh"},
-		entry{name: "etc/passwd", kind: tar.TypeReg, body: "root:x:0:0::/root:/bin/ash\n"},
+		layerEntry{name: "etc/.wh.motd", kind: tar.TypeReg},
+		layerEntry{name: "var/cache/.wh..wh..opq", kind: tar.TypeReg},
+		layerEntry{name: "var/cache/new", kind: tar.TypeReg, body: "fresh"},
+		layerEntry{name: "etc/passwd", kind: tar.TypeReg, body: "root:x:0:0::/root:/bin/ash\n"},
 	)
 	if _, err := ApplyLayer(root, upper); err != nil {
 		t.Fatal(err)
@@ -128,18 +128,18 @@ func TestApplyLayersWithWhiteouts(t *testing.T) {
 func TestApplyLayerRefusesEscapes(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		entries []entry
+		entries []layerEntry
 	}{
-		{"dot-dot path", []entry{{name: "../escaped", kind: tar.TypeReg, body: "x"}}},
-		{"dot-dot inside a path", []entry{{name: "etc/../../escaped", kind: tar.TypeReg, body: "x"}}},
-		{"write through an absolute symlink", []entry{
+		{"dot-dot path", []layerEntry{{name: "../escaped", kind: tar.TypeReg, body: "x"}}},
+		{"dot-dot inside a path", []layerEntry{{name: "etc/../../escaped", kind: tar.TypeReg, body: "x"}}},
+		{"write through an absolute symlink", []layerEntry{
 			{name: "out", kind: tar.TypeSymlink, link: "OUTSIDE"},
 			{name: "out/escaped", kind: tar.TypeReg, body: "x"}}},
-		{"write through a climbing symlink", []entry{
+		{"write through a climbing symlink", []layerEntry{
 			{name: "up", kind: tar.TypeSymlink, link: "../../.."},
 			{name: "up/escaped", kind: tar.TypeReg, body: "x"}}},
-		{"hard link out of the root", []entry{{name: "stolen", kind: tar.TypeLink, link: "../secret"}}},
-		{"whiteout through a symlink", []entry{
+		{"hard link out of the root", []layerEntry{{name: "stolen", kind: tar.TypeLink, link: "../secret"}}},
+		{"whiteout through a symlink", []layerEntry{
 			{name: "out", kind: tar.TypeSymlink, link: "OUTSIDE"},
 			{name: "out/.wh.victim", kind: tar.TypeReg}}},
 	} {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/config"
+	"berth/engine"
 	"berth/netconf"
 	"berth/thinpool"
 )
@@ -19,7 +20,7 @@ import (
 // nothing else holds state.
 type system struct {
 	console  io.Writer      // every active console
-	reaper   *reaper        // the one wait4(-1) loop
+	reaper   *engine.Reaper // the one wait4(-1) loop
 	config   *config.Config // nil until read, or when it is broken
 	started  time.Time
 	consoles *consoleSupervisor
@@ -71,8 +72,8 @@ func runInit() {
 	s := &system{console: os.Stdout, started: time.Now()}
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPWR)
-	s.reaper = newReaper()
-	s.reaper.reapAll() // children that exited before the first SIGCHLD
+	s.reaper = engine.NewReaper()
+	s.reaper.ReapAll() // children that exited before the first SIGCHLD
 
 	// Ask the kernel to send SIGINT for ctrl-alt-del instead of rebooting
 	// at once, so that the shutdown is orderly.
@@ -94,7 +95,7 @@ func runInit() {
 func (s *system) handle(sig os.Signal, signals <-chan os.Signal) {
 	switch sig {
 	case unix.SIGCHLD:
-		s.reaper.reapAll()
+		s.reaper.ReapAll()
 	case unix.SIGUSR2, unix.SIGPWR:
 		s.shutdown("power off", unix.LINUX_REBOOT_CMD_POWER_OFF, signals)
 	case unix.SIGUSR1:

@@ -130,12 +130,11 @@ func (cs *consoleSupervisor) runShell(s *system, dev, term string) error {
 		cs.mu.Unlock()
 		return nil
 	}
-	done, err := s.reaper.start(cmd)
+	pid, done, err := s.reaper.Start(cmd)
 	if err != nil {
 		cs.mu.Unlock()
 		return err
 	}
-	pid := cmd.Process.Pid
 	cs.shells[pid] = true
 	cs.mu.Unlock()
 	<-done

@@ -62,7 +62,7 @@ func (s *system) waitForNoProcesses(grace time.Duration, signals <-chan os.Signa
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		s.reaper.reapAll()
+		s.reaper.ReapAll()
 		if len(userProcesses()) == 0 {
 			return true
 		}

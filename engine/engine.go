@@ -1,0 +1,742 @@
+// Package engine is berth's container engine: images on thin snapshots
+// (images.go, layer.go), containers isolated in their own namespaces and
+// cgroup on a snapshot of their image (engine.go, child.go, caps.go), and
+// their state kept under /var/lib/berth/containers, as Docker's was.
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/cgroups/v3/cgroup2"
+	"golang.org/x/sys/unix"
+
+	"berth/config"
+	"berth/netconf"
+	"berth/thinpool"
+)
+
+// Options are what an engine is given.
+type Options struct {
+	StateDir string // /var/lib/berth: containers/ and images/ live here
+	RunDir   string // /run/berth: mount points, sockets
+	Storage  *thinpool.Storage
+	Network  *netconf.Network
+	Reaper   *Reaper
+	Log      io.Writer
+}
+
+// Engine owns images and containers.
+type Engine struct {
+	opts   Options
+	Images *ImageStore
+
+	mu         sync.Mutex
+	containers map[string]*entry // by id
+}
+
+// entry is a container with what the engine holds while it runs.
+type entry struct {
+	c        *Container
+	done     chan struct{} // closed when the current run ends
+	stopping bool          // stopped by the user: no restart
+	logs     *logBook
+}
+
+// cgroupParent holds every container's cgroup.
+const cgroupParent = "/sys/fs/cgroup/berth"
+
+// New returns an engine over opts, with the containers recorded in
+// StateDir. Containers recorded as running whose process is gone (the host
+// rebooted) are recorded as exited.
+func New(opts Options) (*Engine, error) {
+	images, err := NewImageStore(filepath.Join(opts.StateDir, "images"), opts.Storage)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{opts: opts, Images: images, containers: map[string]*entry{}}
+	if err := os.MkdirAll(e.containersDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if err := os.MkdirAll(cgroupParent, 0o755); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(cgroupParent, "cgroup.subtree_control"), []byte("+cpu +memory +pids +io"), 0); err != nil {
+		return nil, fmt.Errorf("engine: enable cgroup controllers for containers: %w", err)
+	}
+	dirs, _ := os.ReadDir(e.containersDir())
+	for _, d := range dirs {
+		c, err := e.load(d.Name())
+		if err != nil {
+			e.logf("engine: skipping container %s: %v", ShortID(d.Name()), err)
+			continue
+		}
+		en := &entry{c: c, done: make(chan struct{}), logs: newLogBook(c.LogPath)}
+		close(en.done)
+		if c.State.Running && !processAlive(c.State.Pid) {
+			c.State = State{Status: "exited", ExitCode: 255, StartedAt: c.State.StartedAt, FinishedAt: time.Now().UTC(),
+				Error: "the host stopped while the container ran"}
+			e.save(c)
+		}
+		e.containers[c.ID] = en
+	}
+	return e, nil
+}
+
+func (e *Engine) logf(format string, args ...any) {
+	if e.opts.Log != nil {
+		fmt.Fprintf(e.opts.Log, format+"\n", args...)
+	}
+}
+
+func (e *Engine) containersDir() string { return filepath.Join(e.opts.StateDir, "containers") }
+func (e *Engine) dir(id string) string  { return filepath.Join(e.containersDir(), id) }
+
+func (e *Engine) load(id string) (*Container, error) {
+	b, err := os.ReadFile(filepath.Join(e.dir(id), "config.json"))
+	if err != nil {
+		return nil, err
+	}
+	c := &Container{}
+	return c, json.Unmarshal(b, c)
+}
+
+// save records c as config.json in its directory.
+func (e *Engine) save(c *Container) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileSync(filepath.Join(e.dir(c.ID), "config.json"), b)
+}
+
+func processAlive(pid int) bool {
+	return pid > 0 && unix.Kill(pid, 0) == nil
+}
+
+// CreateOptions are docker run's flags.
+type CreateOptions struct {
+	Name       string
+	Image      string
+	Cmd        []string
+	Entrypoint []string // nil: the image's; empty and set: none
+	Env        []string
+	Workdir    string
+	User       string
+	Hostname   string
+	Ports      []config.PortMapping
+	PublishAll bool
+	Volumes    []config.Volume
+	Restart    config.RestartPolicy
+	AutoRemove bool
+	Memory     int64
+	CPUs       float64
+	PidsLimit  int64
+	CapAdd     []string
+	CapDrop    []string
+	ReadOnly   bool
+	Links      []config.Link
+	Tty        bool
+	OpenStdin  bool
+	// EntrypointSet is true when Entrypoint was given, even empty.
+	EntrypointSet bool
+}
+
+// Errors with a meaning for the API's status codes.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Create makes a container: its record and its root, a snapshot of the
+// image's top layer.
+func (e *Engine) Create(o CreateOptions) (*Container, error) {
+	img, err := e.Images.Get(o.Image)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	if _, err := Caps(o.CapAdd, o.CapDrop); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if o.Name == "" {
+		o.Name = generateName(e.nameTaken)
+	} else if err := config.ValidName(o.Name); err != nil {
+		return nil, err
+	} else if e.nameTaken(o.Name) {
+		return nil, fmt.Errorf("%w: the name %q is already in use by container %s; remove it or choose another name", ErrConflict, o.Name, ShortID(e.byName(o.Name).c.ID))
+	}
+	for _, l := range o.Links {
+		if e.byName(l.Name) == nil {
+			return nil, fmt.Errorf("%w: could not find container %q to link to", ErrNotFound, l.Name)
+		}
+	}
+	ic := img.Config.Config
+	entrypoint := ic.Entrypoint
+	if o.EntrypointSet {
+		entrypoint = o.Entrypoint
+	}
+	cmd := o.Cmd
+	if len(cmd) == 0 && !o.EntrypointSet {
+		cmd = ic.Cmd
+	}
+	args := append(append([]string(nil), entrypoint...), cmd...)
+	if len(args) == 0 {
+		return nil, errors.New("no command specified: the image has none, give one after the image name")
+	}
+	id := newID()
+	c := &Container{
+		ID: id, Created: time.Now().UTC(), Path: args[0], Args: args[1:], Image: img.ID, Name: "/" + o.Name,
+		State: State{Status: "created"},
+		Config: ContainerConfig{Hostname: o.Hostname, User: o.User, Env: mergeEnv(ic.Env, o.Env), Cmd: cmd,
+			Entrypoint: entrypoint, Image: o.Image, WorkingDir: o.Workdir, ExposedPorts: map[string]struct{}{},
+			Tty: o.Tty, OpenStdin: o.OpenStdin},
+		HostConfig: HostConfig{PortBindings: map[string][]PortBinding{}, PublishAllPorts: o.PublishAll,
+			RestartPolicy: RestartPolicy{Name: o.Restart.Name, MaximumRetryCount: o.Restart.MaximumRetryCount},
+			AutoRemove:    o.AutoRemove, Memory: o.Memory, NanoCpus: int64(o.CPUs * 1e9), PidsLimit: o.PidsLimit,
+			CapAdd: o.CapAdd, CapDrop: o.CapDrop, ReadonlyRootfs: o.ReadOnly},
+		NetworkSettings: NetworkSettings{Ports: map[string][]PortBinding{}},
+	}
+	if c.Config.Hostname == "" {
+		c.Config.Hostname = ShortID(id)
+	}
+	if c.Config.User == "" {
+		c.Config.User = ic.User
+	}
+	if c.Config.WorkingDir == "" {
+		c.Config.WorkingDir = ic.WorkingDir
+	}
+	if c.HostConfig.RestartPolicy.Name == "" {
+		c.HostConfig.RestartPolicy.Name = "no"
+	}
+	for p := range ic.ExposedPorts {
+		c.Config.ExposedPorts[p] = struct{}{}
+	}
+	for _, p := range o.Ports {
+		key := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+		c.Config.ExposedPorts[key] = struct{}{}
+		hostPort := ""
+		if p.HostPort != 0 {
+			hostPort = strconv.Itoa(int(p.HostPort))
+		}
+		c.HostConfig.PortBindings[key] = append(c.HostConfig.PortBindings[key], PortBinding{HostIp: p.HostIP, HostPort: hostPort})
+	}
+	for _, v := range o.Volumes {
+		mode := "rw"
+		if v.ReadOnly {
+			mode = "ro"
+		}
+		c.HostConfig.Binds = append(c.HostConfig.Binds, v.HostPath+":"+v.ContainerPath+":"+mode)
+		c.Mounts = append(c.Mounts, MountPoint{Type: "bind", Source: v.HostPath, Destination: v.ContainerPath, Mode: mode, RW: !v.ReadOnly})
+	}
+	for _, l := range o.Links {
+		c.HostConfig.Links = append(c.HostConfig.Links, l.Name+":"+l.Alias)
+	}
+	if err := os.MkdirAll(e.dir(id), 0o700); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	c.LogPath = filepath.Join(e.dir(id), id+"-json.log")
+	if err := e.opts.Storage.Create(id, img.TopLayer()); err != nil {
+		os.RemoveAll(e.dir(id))
+		return nil, err
+	}
+	if err := e.save(c); err != nil {
+		e.opts.Storage.Remove(id)
+		os.RemoveAll(e.dir(id))
+		return nil, err
+	}
+	en := &entry{c: c, done: make(chan struct{}), logs: newLogBook(c.LogPath)}
+	close(en.done)
+	e.containers[id] = en
+	return c, nil
+}
+
+// mergeEnv is the image's environment with the container's on top.
+func mergeEnv(image, extra []string) []string {
+	idx := map[string]int{}
+	var out []string
+	for _, kv := range append(append([]string(nil), image...), extra...) {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := idx[k]; ok {
+			out[i] = kv
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, kv)
+	}
+	return out
+}
+
+func (e *Engine) nameTaken(name string) bool { return e.byName(name) != nil }
+
+func (e *Engine) byName(name string) *entry {
+	for _, en := range e.containers {
+		if en.c.Name == "/"+name {
+			return en
+		}
+	}
+	return nil
+}
+
+// find resolves a name, full id or unambiguous id prefix.
+func (e *Engine) find(ref string) (*entry, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ref = strings.TrimPrefix(ref, "/")
+	if en := e.byName(ref); en != nil {
+		return en, nil
+	}
+	if en, ok := e.containers[ref]; ok {
+		return en, nil
+	}
+	var found *entry
+	for id, en := range e.containers {
+		if strings.HasPrefix(id, ref) {
+			if found != nil {
+				return nil, fmt.Errorf("%w: %q matches more than one container", ErrConflict, ref)
+			}
+			found = en
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: no such container: %s", ErrNotFound, ref)
+	}
+	return found, nil
+}
+
+// Inspect returns a copy of the container's record.
+func (e *Engine) Inspect(ref string) (Container, error) {
+	en, err := e.find(ref)
+	if err != nil {
+		return Container{}, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return *en.c, nil
+}
+
+// List returns the containers, newest first; all includes stopped ones.
+func (e *Engine) List(all bool) []Container {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Container
+	for _, en := range e.containers {
+		if all || en.c.State.Running {
+			out = append(out, *en.c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out
+}
+
+// Start runs the container: its root activated, its cgroup made, its
+// first process started in new namespaces inside that cgroup, its network
+// attached and ports published, then the process let go to exec the
+// command.
+func (e *Engine) Start(ref string) error {
+	en, err := e.find(ref)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	if en.c.State.Running {
+		e.mu.Unlock()
+		return fmt.Errorf("%w: container %s is already running", ErrConflict, ShortID(en.c.ID))
+	}
+	en.stopping = false
+	en.done = make(chan struct{})
+	c := *en.c
+	e.mu.Unlock()
+	pid, exited, err := e.start(&c, en)
+	if err != nil {
+		e.mu.Lock()
+		en.c.State = State{Status: "exited", ExitCode: ExitEngineError, Error: err.Error(), FinishedAt: time.Now().UTC()}
+		e.save(en.c)
+		close(en.done)
+		e.mu.Unlock()
+		return err
+	}
+	e.mu.Lock()
+	c.State = State{Status: "running", Running: true, Pid: pid, StartedAt: time.Now().UTC()}
+	*en.c = c
+	e.save(en.c)
+	e.mu.Unlock()
+	go e.monitor(en, exited)
+	return nil
+}
+
+// start sets the container up and starts its first process.
+func (e *Engine) start(c *Container, en *entry) (int, <-chan unix.WaitStatus, error) {
+	id := c.ID
+	dev, err := e.opts.Storage.Activate(id)
+	if err != nil {
+		return 0, nil, err
+	}
+	cg, err := e.cgroup(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	cgDir, err := os.Open(filepath.Join(cgroupParent, id))
+	if err != nil {
+		return 0, nil, fmt.Errorf("engine: %w", err)
+	}
+	defer cgDir.Close()
+	rootMount := filepath.Join(e.opts.RunDir, "containers", id, "rootfs")
+	if err := os.MkdirAll(rootMount, 0o700); err != nil {
+		return 0, nil, err
+	}
+	caps, _ := Caps(c.HostConfig.CapAdd, c.HostConfig.CapDrop)
+	spec := childSpec{ID: id, RootDevice: dev, RootMount: rootMount, Hostname: c.Config.Hostname,
+		Args: append([]string{c.Path}, c.Args...), Env: c.Config.Env, Workdir: c.Config.WorkingDir,
+		User: c.Config.User, ReadOnly: c.HostConfig.ReadonlyRootfs, Caps: caps}
+	for _, m := range c.Mounts {
+		spec.Binds = append(spec.Binds, bindMount{Source: m.Source, Target: m.Destination, ReadOnly: !m.RW})
+	}
+	for _, f := range []string{"hosts", "hostname", "resolv.conf"} {
+		spec.Binds = append(spec.Binds, bindMount{Source: filepath.Join(e.dir(id), f), Target: "/etc/" + f, File: true})
+	}
+
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return 0, nil, err
+	}
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return 0, nil, err
+	}
+	defer specW.Close()
+	defer syncW.Close()
+	stdout, stderr, err := en.logs.pipes()
+	if err != nil {
+		return 0, nil, err
+	}
+	cmd := exec.Command("/proc/self/exe", ChildArg)
+	cmd.ExtraFiles = []*os.File{specR, syncR}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWIPC |
+			unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP,
+		UseCgroupFD: true, CgroupFD: int(cgDir.Fd()), Setsid: true,
+	}
+	pid, exited, err := e.opts.Reaper.Start(cmd)
+	specR.Close()
+	syncR.Close()
+	stdout.Close()
+	stderr.Close()
+	if err != nil {
+		cg.Delete()
+		return 0, nil, fmt.Errorf("engine: start the container's process: %w", err)
+	}
+	fail := func(err error) (int, <-chan unix.WaitStatus, error) {
+		unix.Kill(pid, unix.SIGKILL)
+		<-exited
+		e.cleanUp(c)
+		return 0, nil, err
+	}
+	if err := json.NewEncoder(specW).Encode(spec); err != nil {
+		return fail(err)
+	}
+	if err := e.connect(c, pid); err != nil {
+		return fail(err)
+	}
+	if _, err := syncW.Write([]byte{1}); err != nil {
+		return fail(err)
+	}
+	return pid, exited, nil
+}
+
+// cgroup makes the container's cgroup with its limits.
+func (e *Engine) cgroup(c *Container) (*cgroup2.Manager, error) {
+	res := &cgroup2.Resources{}
+	oomGroup := true
+	res.Memory = &cgroup2.Memory{OOMGroup: &oomGroup}
+	if c.HostConfig.Memory > 0 {
+		m := c.HostConfig.Memory
+		res.Memory.Max = &m
+		swap := int64(0)
+		res.Memory.Swap = &swap
+	}
+	if c.HostConfig.NanoCpus > 0 {
+		period := uint64(100000)
+		quota := c.HostConfig.NanoCpus * int64(period) / 1e9
+		res.CPU = &cgroup2.CPU{Max: cgroup2.NewCPUMax(&quota, &period)}
+	}
+	if c.HostConfig.PidsLimit > 0 {
+		res.Pids = &cgroup2.Pids{Max: c.HostConfig.PidsLimit}
+	}
+	m, err := cgroup2.NewManager("/sys/fs/cgroup", "/berth/"+c.ID, res)
+	if err != nil {
+		return nil, fmt.Errorf("engine: cgroup of %s: %w", ShortID(c.ID), err)
+	}
+	return m, nil
+}
+
+// connect attaches the process's network namespace to the bridge,
+// publishes the ports and writes the name files.
+func (e *Engine) connect(c *Container, pid int) error {
+	ep, err := e.opts.Network.Attach(c.ID, fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		return err
+	}
+	var want []config.PortMapping
+	for key, bindings := range c.HostConfig.PortBindings {
+		port, proto, _ := strings.Cut(key, "/")
+		cp, _ := strconv.Atoi(port)
+		for _, b := range bindings {
+			hp, _ := strconv.Atoi(b.HostPort)
+			want = append(want, config.PortMapping{HostIP: b.HostIP(), HostPort: uint16(hp), ContainerPort: uint16(cp), Proto: proto})
+		}
+	}
+	if c.HostConfig.PublishAllPorts {
+		for key := range c.Config.ExposedPorts {
+			if _, bound := c.HostConfig.PortBindings[key]; bound {
+				continue
+			}
+			port, proto, _ := strings.Cut(key, "/")
+			cp, _ := strconv.Atoi(port)
+			want = append(want, config.PortMapping{ContainerPort: uint16(cp), Proto: proto})
+		}
+	}
+	sort.Slice(want, func(i, j int) bool { return want[i].ContainerPort < want[j].ContainerPort })
+	got, err := e.opts.Network.Publish(ep, want)
+	if err != nil {
+		e.opts.Network.Detach(c.ID)
+		return err
+	}
+	c.NetworkSettings = NetworkSettings{IPAddress: ep.IP.String(), IPPrefixLen: e.opts.Network.Gateway.Bits(),
+		Gateway: ep.Gateway.String(), Bridge: e.opts.Network.Bridge, Ports: map[string][]PortBinding{}}
+	for p := range c.Config.ExposedPorts {
+		c.NetworkSettings.Ports[p] = nil
+	}
+	for _, p := range got {
+		key := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+		ip := p.HostIP
+		if ip == "" {
+			ip = "0.0.0.0"
+		}
+		c.NetworkSettings.Ports[key] = append(c.NetworkSettings.Ports[key], PortBinding{HostIp: ip, HostPort: strconv.Itoa(int(p.HostPort))})
+	}
+	var links []netconf.Link
+	for _, l := range c.HostConfig.Links {
+		name, alias, _ := strings.Cut(l, ":")
+		if other, err := e.Inspect(name); err == nil && other.NetworkSettings.IPAddress != "" {
+			links = append(links, netconf.Link{Name: name, Alias: alias, IP: mustAddr(other.NetworkSettings.IPAddress)})
+		}
+	}
+	return netconf.WriteNameFiles(e.dir(c.ID), c.Config.Hostname, ep.IP, links, netconf.HostDNS())
+}
+
+// HostIP is the binding's address, "" for all.
+func (b PortBinding) HostIP() string {
+	if b.HostIp == "0.0.0.0" {
+		return ""
+	}
+	return b.HostIp
+}
+
+// cleanUp undoes a run: network, device, cgroup.
+func (e *Engine) cleanUp(c *Container) {
+	e.opts.Network.Detach(c.ID)
+	e.opts.Storage.Deactivate(c.ID)
+	if m, err := cgroup2.Load("/berth/" + c.ID); err == nil {
+		m.Kill()
+		m.Delete()
+	}
+	os.RemoveAll(filepath.Join(e.opts.RunDir, "containers", c.ID))
+}
+
+// monitor waits for the container's first process to end, records how,
+// cleans up, and restarts it as its policy says.
+func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
+	ws := <-exited
+	en.logs.wait()
+	code := ws.ExitStatus()
+	if ws.Signaled() {
+		code = 128 + int(ws.Signal())
+	}
+	e.mu.Lock()
+	c := en.c
+	oom := oomKilled(c.ID)
+	e.mu.Unlock()
+	e.cleanUp(c)
+	e.mu.Lock()
+	c.State = State{Status: "exited", ExitCode: code, OOMKilled: oom, StartedAt: c.State.StartedAt, FinishedAt: time.Now().UTC()}
+	ran := c.State.FinishedAt.Sub(c.State.StartedAt)
+	restart := !en.stopping && shouldRestart(c.HostConfig.RestartPolicy, code, c.RestartCount)
+	if restart {
+		c.State.Status, c.State.Restarting = "restarting", true
+		c.RestartCount++
+	}
+	e.save(c)
+	close(en.done)
+	autoRemove := c.HostConfig.AutoRemove && !restart
+	count := c.RestartCount
+	e.mu.Unlock()
+	if autoRemove {
+		e.Remove(c.ID, false)
+		return
+	}
+	if restart {
+		delay := backoff(count, ran)
+		time.Sleep(delay)
+		if en.stopping {
+			return
+		}
+		if err := e.Start(c.ID); err != nil {
+			e.logf("engine: restart %s: %v", strings.TrimPrefix(c.Name, "/"), err)
+		}
+	}
+}
+
+// shouldRestart applies a restart policy to an exit.
+func shouldRestart(p RestartPolicy, code, restarts int) bool {
+	switch p.Name {
+	case "always", "unless-stopped":
+		return true
+	case "on-failure":
+		return code != 0 && (p.MaximumRetryCount == 0 || restarts < p.MaximumRetryCount)
+	}
+	return false
+}
+
+// backoff is the wait before the count-th restart: 100 ms doubling, back
+// to 100 ms after a run of 10 s or more.
+func backoff(count int, ran time.Duration) time.Duration {
+	if ran >= 10*time.Second {
+		return 100 * time.Millisecond
+	}
+	d := 100 * time.Millisecond
+	for i := 1; i < count && d < time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, time.Minute)
+}
+
+// oomKilled reports whether the kernel's OOM killer struck in the
+// container's cgroup.
+func oomKilled(id string) bool {
+	b, err := os.ReadFile(filepath.Join(cgroupParent, id, "memory.events"))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "oom_kill" && f[1] != "0" {
+			return true
+		}
+	}
+	return false
+}
+
+// Wait blocks until the container's current run ends and returns its exit
+// status.
+func (e *Engine) Wait(ref string) (int, error) {
+	en, err := e.find(ref)
+	if err != nil {
+		return 0, err
+	}
+	for {
+		e.mu.Lock()
+		done := en.done
+		e.mu.Unlock()
+		<-done
+		e.mu.Lock()
+		st := en.c.State
+		e.mu.Unlock()
+		if !st.Restarting {
+			return st.ExitCode, nil
+		}
+	}
+}
+
+// Stop sends SIGTERM, then after timeout SIGKILL to everything in the
+// container's cgroup, as docker stop does.
+func (e *Engine) Stop(ref string, timeout time.Duration) error {
+	en, err := e.find(ref)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	en.stopping = true
+	c, done := en.c, en.done
+	running := c.State.Running
+	e.mu.Unlock()
+	if !running {
+		return nil
+	}
+	unix.Kill(c.State.Pid, unix.SIGTERM)
+	select {
+	case <-done:
+		return nil
+	case <-time.After(timeout):
+	}
+	if m, err := cgroup2.Load("/berth/" + c.ID); err == nil {
+		m.Kill()
+	}
+	unix.Kill(c.State.Pid, unix.SIGKILL)
+	<-done
+	return nil
+}
+
+// Kill sends sig to the container's first process.
+func (e *Engine) Kill(ref string, sig unix.Signal) error {
+	en, err := e.find(ref)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	c := en.c
+	if sig == unix.SIGKILL || sig == unix.SIGTERM {
+		en.stopping = true
+	}
+	e.mu.Unlock()
+	if !c.State.Running {
+		return fmt.Errorf("%w: container %s is not running", ErrConflict, ShortID(c.ID))
+	}
+	return unix.Kill(c.State.Pid, sig)
+}
+
+// Remove deletes a stopped container, or with force a running one, and
+// its root device.
+func (e *Engine) Remove(ref string, force bool) error {
+	en, err := e.find(ref)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	running := en.c.State.Running
+	e.mu.Unlock()
+	if running {
+		if !force {
+			return fmt.Errorf("%w: you cannot remove a running container %s; stop it first or use rm -f", ErrConflict, ShortID(en.c.ID))
+		}
+		if err := e.Stop(en.c.ID, 0); err != nil {
+			return err
+		}
+	}
+	id := en.c.ID
+	if err := e.opts.Storage.Remove(id); err != nil && !strings.Contains(err.Error(), "no device") {
+		return err
+	}
+	e.mu.Lock()
+	delete(e.containers, id)
+	e.mu.Unlock()
+	return os.RemoveAll(e.dir(id))
+}
+
+func mustAddr(s string) netip.Addr {
+	a, _ := netip.ParseAddr(s)
+	return a
+}
