@@ -740,3 +740,40 @@ func mustAddr(s string) netip.Addr {
 	a, _ := netip.ParseAddr(s)
 	return a
 }
+
+// RemoveImage is docker rmi: a name is untagged; the image itself goes
+// with its last name or when named by id. An image a container uses is
+// refused unless force.
+func (e *Engine) RemoveImage(ref string, force bool) ([]map[string]string, error) {
+	img, err := e.Images.Get(ref)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	var users []string
+	for _, c := range e.List(true) {
+		if c.Image == img.ID {
+			users = append(users, ShortID(c.ID))
+		}
+	}
+	if len(users) > 0 && !force {
+		return nil, fmt.Errorf("%w: unable to remove image %s: container %s uses it; remove the container first (berth rm), or use rmi -f",
+			ErrConflict, ref, strings.Join(users, ", "))
+	}
+	var out []map[string]string
+	byID := strings.HasPrefix(img.ID, "sha256:"+strings.TrimPrefix(ref, "sha256:"))
+	if !byID {
+		last, err := e.Images.Untag(ref)
+		if err != nil {
+			return nil, err
+		}
+		norm, _ := NormalizeRef(ref)
+		out = append(out, map[string]string{"Untagged": norm})
+		if !last {
+			return out, nil
+		}
+	}
+	if err := e.Images.Delete(img); err != nil {
+		return out, err
+	}
+	return append(out, map[string]string{"Deleted": img.ID}), nil
+}

@@ -615,3 +615,71 @@ func (s *ImageStore) Tag(src, dst string) error {
 	})
 	return err
 }
+
+// chains lists the chain ids of an image's layers, bottom first.
+func (i Image) chains() []string {
+	var out []string
+	chain := ""
+	for _, d := range i.Config.RootFS.DiffIDs {
+		chain = chainID(chain, d.String())
+		out = append(out, chain)
+	}
+	return out
+}
+
+// Untag removes the name ref; it reports whether the image has no name
+// left.
+func (s *ImageStore) Untag(ref string) (bool, error) {
+	norm, err := NormalizeRef(ref)
+	if err != nil {
+		return false, err
+	}
+	var id string
+	repos, err := s.repositories(func(repos map[string]string) error {
+		id = repos[norm]
+		delete(repos, norm)
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return len(tagsOf(repos, id)) == 0, nil
+}
+
+// Delete removes an image and every layer no other image uses.
+func (s *ImageStore) Delete(img Image) error {
+	_, err := s.repositories(func(repos map[string]string) error {
+		for ref, id := range repos {
+			if id == img.ID {
+				delete(repos, ref)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(s.dir, "configs", strings.TrimPrefix(img.ID, "sha256:")+".json")); err != nil {
+		return fmt.Errorf("images: %w", err)
+	}
+	used := map[string]bool{}
+	others, _ := s.List()
+	for _, o := range others {
+		for _, c := range o.chains() {
+			used[c] = true
+		}
+	}
+	chains := img.chains()
+	for i := len(chains) - 1; i >= 0; i-- {
+		c := chains[i]
+		if used[c] {
+			continue
+		}
+		if err := s.storage.Remove(layerDevice(c)); err != nil {
+			return err
+		}
+		os.Remove(filepath.Join(s.dir, "layers", strings.TrimPrefix(c, "sha256:")))
+		os.Remove(filepath.Join(s.dir, "blobs", img.Config.RootFS.DiffIDs[i].Hex))
+	}
+	return nil
+}

@@ -28,6 +28,7 @@ type system struct {
 	consoleFiles []*os.File
 	storage      *thinpool.Storage // nil until the pool is open
 	network      *netconf.Network  // nil until the bridge is up
+	engine       *engineSupervisor // nil until the engine is started
 }
 
 // step is one boot step. A step that fails is reported and boot goes on,
@@ -52,7 +53,9 @@ type step struct {
 //  9. mount the state disk at /var/lib/berth;
 //  10. open the thin pool (create it the first time, repair after a crash);
 //  11. set up the container bridge, forwarding and NAT;
-//  12. print "berth: ready" and offer a shell on every console.
+//  12. start the engine, which loads the bundled images and starts the
+//     containers, and wait for its API;
+//  13. print "berth: ready" and offer a shell on every console.
 var bootSteps = []step{
 	{name: "mount filesystems", run: mountFilesystems},
 	{name: "attach consoles", run: attachConsoles},
@@ -64,6 +67,7 @@ var bootSteps = []step{
 	{name: "mount state disk", run: mountStateDisk, needsConfig: true},
 	{name: "open thin pool", run: openPool, needsConfig: true},
 	{name: "set up container bridge", run: setUpBridge, needsConfig: true},
+	{name: "start engine", run: startEngine, needsConfig: true},
 }
 
 // runInit is PID 1. It never returns: if PID 1 exits, the kernel panics.

@@ -25,6 +25,22 @@ var verbs = map[string]verb{
 	"info":    {usage: "berth info", help: "Show the storage pool and host, as docker info", run: infoVerb},
 	"storage": {usage: "berth storage ls|create|rm|...", help: "Inspect and manage the thin pool's devices", run: storageVerb},
 	"config":  {usage: "berth config check FILE", help: "Check a berth.toml; errors name file:line:col and the field", run: configVerb},
+	"run":     {usage: "berth run [OPTIONS] IMAGE [CMD...]", help: "Run a command in a new container", run: runVerb},
+	"create":  {usage: "berth create [OPTIONS] IMAGE [CMD...]", help: "Create a container", run: createVerb},
+	"start":   {usage: "berth start [-a] CONTAINER...", help: "Start stopped containers", run: startVerb},
+	"stop":    {usage: "berth stop [-t N] CONTAINER...", help: "Stop containers (SIGTERM, then SIGKILL)", run: stopVerb("stop")},
+	"restart": {usage: "berth restart [-t N] CONTAINER...", help: "Restart containers", run: stopVerb("restart")},
+	"kill":    {usage: "berth kill [-s SIGNAL] CONTAINER...", help: "Send a signal to containers", run: killVerb},
+	"rm":      {usage: "berth rm [-f] CONTAINER...", help: "Remove containers", run: rmVerb},
+	"ps":      {usage: "berth ps [-a] [-l] [-q] [--no-trunc]", help: "List containers", run: psVerb},
+	"logs":    {usage: "berth logs [-f] [-t] [--tail N] CONTAINER", help: "Show a container's output", run: logsVerb},
+	"inspect": {usage: "berth inspect [-f FORMAT] CONTAINER...", help: "Show containers as JSON or through a Go template", run: inspectVerb},
+	"wait":    {usage: "berth wait CONTAINER...", help: "Wait for containers to stop; print their exit status", run: waitVerb},
+	"images":  {usage: "berth images [-q]", help: "List images", run: imagesVerb},
+	"load":    {usage: "berth load [-i FILE]", help: "Load images from a docker save tarball or OCI layout", run: loadVerb},
+	"import":  {usage: "berth import FILE|- [REPO[:TAG]]", help: "Make an image of a root filesystem tarball", run: importVerb},
+	"tag":     {usage: "berth tag IMAGE REPO[:TAG]", help: "Name an image", run: tagVerb},
+	"rmi":     {usage: "berth rmi [-f] IMAGE...", help: "Remove images", run: rmiVerb},
 	"poweroff": {usage: "berth poweroff", help: "Stop all containers and power the host off",
 		run: func(args []string, _, _ io.Writer) int { return powerCommand("poweroff", args) }},
 	"reboot": {usage: "berth reboot", help: "Stop all containers and reboot the host",
@@ -54,7 +70,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-26s %s\n", verbs[n].usage, verbs[n].help)
+		fmt.Fprintf(w, "  %-40s %s\n", verbs[n].usage, verbs[n].help)
 	}
 }
 

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 
 	"golang.org/x/sys/unix"
 
 	"berth/config"
+	"berth/engine"
 	"berth/thinpool"
 )
 
@@ -24,29 +26,28 @@ func openStorage() (*thinpool.Storage, thinpool.Config, error) {
 	return st, cfg, err
 }
 
-// infoVerb prints the host's storage as docker info did for devicemapper.
+// infoVerb prints the host's containers, images and storage, as docker
+// info did for devicemapper.
 func infoVerb(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 0 {
 		fmt.Fprintln(stderr, "usage: berth info")
 		return 2
 	}
-	st, cfg, err := openStorage()
-	if err != nil {
+	var reply struct {
+		Containers, ContainersRunning, ContainersStopped, Images int
+		Pool                                                     thinpool.Info
+	}
+	if _, err := engine.NewClient(engine.SocketPath).Do("GET", "/info", nil, nil, &reply); err != nil {
 		fmt.Fprintf(stderr, "berth info: %v\n", err)
 		return 1
 	}
-	defer st.Close()
-	info, err := st.Info()
-	if err != nil {
-		fmt.Fprintf(stderr, "berth info: %v\n", err)
-		return 1
-	}
+	info := reply.Pool
 	dataAvail := info.DataTotal - info.DataUsed
 	metaAvail := info.MetadataTotal - info.MetadataUsed
-	if cfg.Loopback() {
+	if info.DataFile != "" {
 		// Sparse files can only grow as far as the state disk allows.
 		var fs unix.Statfs_t
-		if unix.Statfs(cfg.Dir, &fs) == nil {
+		if unix.Statfs(filepath.Dir(info.DataFile), &fs) == nil {
 			free := fs.Bavail * uint64(fs.Bsize)
 			dataAvail, metaAvail = min(dataAvail, free), min(metaAvail, free)
 		}
@@ -54,12 +55,13 @@ func infoVerb(args []string, stdout, stderr io.Writer) int {
 	var u unix.Utsname
 	unix.Uname(&u)
 	w := stdout
+	fmt.Fprintf(w, "Containers: %d\n Running: %d\n Stopped: %d\nImages: %d\n", reply.Containers, reply.ContainersRunning, reply.ContainersStopped, reply.Images)
 	fmt.Fprintf(w, "Storage Driver: devicemapper\n")
 	fmt.Fprintf(w, " Pool Name: %s\n", info.PoolName)
 	fmt.Fprintf(w, " Pool Blocksize: %s\n", humanSize(info.PoolBlocksize))
 	fmt.Fprintf(w, " Base Device Size: %s\n", humanSize(info.BaseDeviceSize))
 	fmt.Fprintf(w, " Backing Filesystem: ext4\n")
-	if cfg.Loopback() {
+	if info.DataFile != "" {
 		fmt.Fprintf(w, " Data file: %s\n Metadata file: %s\n", info.DataFile, info.MetadataFile)
 	} else {
 		fmt.Fprintf(w, " Data device: %s\n Metadata device: %s\n", info.DataDevice, info.MetadataDevice)

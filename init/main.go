@@ -3,6 +3,9 @@
 //
 //   - as PID 1 (the kernel runs /init): the init system — boot sequence,
 //     reaping, consoles, shutdown (boot.go);
+//   - as berth __engine, started by PID 1: the container engine (engine.go);
+//   - as berth __container, started by the engine: a container's first
+//     process (../engine/child.go);
 //   - as poweroff, reboot or halt: asks PID 1 to shut down (power.go);
 //   - otherwise: the command line, berth <verb> (cli.go).
 //
@@ -13,6 +16,8 @@ package main
 import (
 	"os"
 	"path/filepath"
+
+	"berth/engine"
 )
 
 // Set at build time with -ldflags "-X main.commit=...".
@@ -22,6 +27,16 @@ var (
 )
 
 func main() {
+	// The roles first: a container's first process is PID 1 of its own
+	// PID namespace, and must not take itself for the host's init.
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case EngineArg:
+			os.Exit(runEngine())
+		case engine.ChildArg:
+			engine.RunChild() // never returns
+		}
+	}
 	if os.Getpid() == 1 {
 		runInit() // never returns
 	}

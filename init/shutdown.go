@@ -24,6 +24,9 @@ func (s *system) shutdown(what string, cmd int, signals <-chan os.Signal) {
 	if s.consoles != nil {
 		s.consoles.stop()
 	}
+	if s.engine != nil {
+		s.engine.stop(15*time.Second, s.reaper.ReapAll)
+	}
 	for _, step := range []struct {
 		sig   unix.Signal
 		grace time.Duration

@@ -1,0 +1,387 @@
+package engine
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"berth/config"
+)
+
+// SocketPath is where the engine serves its API.
+const SocketPath = "/run/berth.sock"
+
+// APIVersion is the Docker Engine API version whose paths and fields the
+// API follows.
+const APIVersion = "1.41"
+
+// Serve answers the Docker-shaped HTTP API on the unix socket path
+// (root only) until the listener fails.
+func (e *Engine) Serve(path string, version string) error {
+	os.Remove(path)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return fmt.Errorf("engine: listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return err
+	}
+	return http.Serve(l, e.Handler(version))
+}
+
+var versionPrefix = regexp.MustCompile(`^/v[0-9.]+/`)
+
+// Handler is the API: the Docker Engine API's paths and JSON fields, so
+// that docker tooling can follow.
+func (e *Engine) Handler(version string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_ping", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") })
+	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
+		var u unix.Utsname
+		unix.Uname(&u)
+		writeJSON(w, 200, map[string]string{"Version": version, "ApiVersion": APIVersion, "GoVersion": runtime.Version(),
+			"Os": "linux", "Arch": "amd64", "KernelVersion": unix.ByteSliceToString(u.Release[:])})
+	})
+	mux.HandleFunc("GET /info", e.apiInfo)
+	mux.HandleFunc("GET /containers/json", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, e.List(r.URL.Query().Get("all") == "1" || r.URL.Query().Get("all") == "true"))
+	})
+	mux.HandleFunc("POST /containers/create", e.apiCreate)
+	mux.HandleFunc("GET /containers/{id}/json", func(w http.ResponseWriter, r *http.Request) {
+		c, err := e.Inspect(r.PathValue("id"))
+		reply(w, c, err)
+	})
+	mux.HandleFunc("POST /containers/{id}/start", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, nil, e.Start(r.PathValue("id")))
+	})
+	mux.HandleFunc("POST /containers/{id}/stop", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, nil, e.Stop(r.PathValue("id"), timeoutParam(r)))
+	})
+	mux.HandleFunc("POST /containers/{id}/restart", func(w http.ResponseWriter, r *http.Request) {
+		err := e.Stop(r.PathValue("id"), timeoutParam(r))
+		if err == nil {
+			err = e.Start(r.PathValue("id"))
+		}
+		reply(w, nil, err)
+	})
+	mux.HandleFunc("POST /containers/{id}/kill", func(w http.ResponseWriter, r *http.Request) {
+		sig, err := parseSignal(r.URL.Query().Get("signal"))
+		if err == nil {
+			err = e.Kill(r.PathValue("id"), sig)
+		}
+		reply(w, nil, err)
+	})
+	mux.HandleFunc("POST /containers/{id}/wait", func(w http.ResponseWriter, r *http.Request) {
+		code, err := e.Wait(r.PathValue("id"))
+		reply(w, map[string]int{"StatusCode": code}, err)
+	})
+	mux.HandleFunc("DELETE /containers/{id}", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, nil, e.Remove(r.PathValue("id"), r.URL.Query().Get("force") == "1" || r.URL.Query().Get("force") == "true"))
+	})
+	mux.HandleFunc("GET /containers/{id}/logs", e.apiLogs)
+	mux.HandleFunc("GET /images/json", func(w http.ResponseWriter, r *http.Request) {
+		imgs, err := e.Images.List()
+		reply(w, imageSummaries(imgs), err)
+	})
+	mux.HandleFunc("POST /images/load", e.apiLoad)
+	mux.HandleFunc("POST /images/create", e.apiImageCreate)
+	mux.HandleFunc("POST /images/{name...}", e.apiImageTag)
+	mux.HandleFunc("DELETE /images/{name...}", func(w http.ResponseWriter, r *http.Request) {
+		force := r.URL.Query().Get("force") == "1" || r.URL.Query().Get("force") == "true"
+		out, err := e.RemoveImage(r.PathValue("name"), force)
+		reply(w, out, err)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = versionPrefix.ReplaceAllString(r.URL.Path, "/")
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// reply answers with v, or with the error as Docker does: a JSON message
+// and a status that says what kind of error it is.
+func reply(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		status := 500
+		switch {
+		case errors.Is(err, ErrNotFound):
+			status = 404
+		case errors.Is(err, ErrConflict):
+			status = 409
+		}
+		writeJSON(w, status, map[string]string{"message": err.Error()})
+		return
+	}
+	if v == nil {
+		w.WriteHeader(204)
+		return
+	}
+	writeJSON(w, 200, v)
+}
+
+func timeoutParam(r *http.Request) time.Duration {
+	if t, err := strconv.Atoi(r.URL.Query().Get("t")); err == nil {
+		return time.Duration(t) * time.Second
+	}
+	return 10 * time.Second
+}
+
+// parseSignal reads a signal by number or name (KILL, SIGKILL).
+func parseSignal(s string) (unix.Signal, error) {
+	if s == "" {
+		return unix.SIGKILL, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return unix.Signal(n), nil
+	}
+	sig := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG"))
+	if sig == 0 {
+		return 0, fmt.Errorf("unknown signal %q", s)
+	}
+	return sig, nil
+}
+
+// CreateRequest is the body of POST /containers/create: Docker's
+// container config with its HostConfig.
+type CreateRequest struct {
+	ContainerConfig
+	Entrypoint *[]string `json:"Entrypoint"`
+	HostConfig HostConfig
+}
+
+func (e *Engine) apiCreate(w http.ResponseWriter, r *http.Request) {
+	var req CreateRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, 400, map[string]string{"message": "bad request body: " + err.Error()})
+		return
+	}
+	o := CreateOptions{Name: r.URL.Query().Get("name"), Image: req.Image, Cmd: req.Cmd, Env: req.Env,
+		Workdir: req.WorkingDir, User: req.User, Hostname: req.Hostname, PublishAll: req.HostConfig.PublishAllPorts,
+		Restart:    config.RestartPolicy{Name: req.HostConfig.RestartPolicy.Name, MaximumRetryCount: req.HostConfig.RestartPolicy.MaximumRetryCount},
+		AutoRemove: req.HostConfig.AutoRemove, Memory: req.HostConfig.Memory, CPUs: float64(req.HostConfig.NanoCpus) / 1e9,
+		PidsLimit: req.HostConfig.PidsLimit, CapAdd: req.HostConfig.CapAdd, CapDrop: req.HostConfig.CapDrop,
+		ReadOnly: req.HostConfig.ReadonlyRootfs, Tty: req.Tty, OpenStdin: req.OpenStdin}
+	if req.Entrypoint != nil {
+		o.Entrypoint, o.EntrypointSet = *req.Entrypoint, true
+	}
+	for key, bindings := range req.HostConfig.PortBindings {
+		port, proto, _ := strings.Cut(key, "/")
+		cp, err := strconv.Atoi(port)
+		if err != nil {
+			writeJSON(w, 400, map[string]string{"message": fmt.Sprintf("port %q: %v", key, err)})
+			return
+		}
+		if proto == "" {
+			proto = "tcp"
+		}
+		for _, b := range bindings {
+			hp, _ := strconv.Atoi(b.HostPort)
+			o.Ports = append(o.Ports, config.PortMapping{HostIP: b.HostIP(), HostPort: uint16(hp), ContainerPort: uint16(cp), Proto: proto})
+		}
+	}
+	for p := range req.ExposedPorts {
+		if _, ok := req.HostConfig.PortBindings[p]; !ok && req.HostConfig.PublishAllPorts {
+			port, proto, _ := strings.Cut(p, "/")
+			cp, _ := strconv.Atoi(port)
+			o.Ports = append(o.Ports, config.PortMapping{ContainerPort: uint16(cp), Proto: proto})
+		}
+	}
+	for _, b := range req.HostConfig.Binds {
+		v, err := config.ParseVolume(b)
+		if err != nil {
+			writeJSON(w, 400, map[string]string{"message": err.Error()})
+			return
+		}
+		o.Volumes = append(o.Volumes, v)
+	}
+	for _, l := range req.HostConfig.Links {
+		link, err := config.ParseLink(strings.TrimPrefix(l, "/"))
+		if err != nil {
+			writeJSON(w, 400, map[string]string{"message": err.Error()})
+			return
+		}
+		o.Links = append(o.Links, link)
+	}
+	c, err := e.Create(o)
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	writeJSON(w, 201, map[string]any{"Id": c.ID, "Warnings": []string{}})
+}
+
+// Stream numbers of Docker's multiplexed log stream.
+const (
+	streamStdout = 1
+	streamStderr = 2
+)
+
+// frameWriter writes Docker's multiplexed stream: each chunk preceded by
+// an 8-byte header, the stream number and the length.
+type frameWriter struct {
+	w      io.Writer
+	stream byte
+}
+
+func (f frameWriter) Write(p []byte) (int, error) {
+	hdr := make([]byte, 8)
+	hdr[0] = f.stream
+	binary.BigEndian.PutUint32(hdr[4:], uint32(len(p)))
+	if _, err := f.w.Write(append(hdr, p...)); err != nil {
+		return 0, err
+	}
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	return len(p), nil
+}
+
+func (e *Engine) apiLogs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	truthy := func(k string) bool { return q.Get(k) == "1" || q.Get(k) == "true" }
+	o := LogOptions{Follow: truthy("follow"), Timestamps: truthy("timestamps"), Stdout: truthy("stdout"), Stderr: truthy("stderr"), Tail: -1}
+	if !o.Stdout && !o.Stderr {
+		o.Stdout, o.Stderr = true, true
+	}
+	if t, err := strconv.Atoi(q.Get("tail")); err == nil {
+		o.Tail = t
+	}
+	if _, err := e.find(r.PathValue("id")); err != nil {
+		reply(w, nil, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
+	w.WriteHeader(200)
+	e.Logs(r.PathValue("id"), o, frameWriter{w, streamStdout}, frameWriter{w, streamStderr}, r.Context().Done())
+}
+
+// ImageSummary is one entry of GET /images/json.
+type ImageSummary struct {
+	Id       string
+	RepoTags []string
+	Created  int64
+	Size     int64
+}
+
+func imageSummaries(imgs []Image) []ImageSummary {
+	out := []ImageSummary{}
+	for _, i := range imgs {
+		out = append(out, ImageSummary{Id: i.ID, RepoTags: i.RepoTags, Created: i.Config.Created.Unix(), Size: i.Size})
+	}
+	return out
+}
+
+// progressWriter streams progress lines as Docker's JSON messages.
+type progressWriter struct{ w http.ResponseWriter }
+
+func (p progressWriter) Write(b []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		json.NewEncoder(p.w).Encode(map[string]string{"stream": line + "\n"})
+	}
+	if fl, ok := p.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	return len(b), nil
+}
+
+func (e *Engine) apiLoad(w http.ResponseWriter, r *http.Request) {
+	tmp, err := os.CreateTemp("", "berth-load-")
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	defer os.Remove(tmp.Name())
+	_, err = io.Copy(tmp, r.Body)
+	tmp.Close()
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	loaded, err := e.Images.LoadArchive(tmp.Name(), progressWriter{w})
+	if err != nil {
+		json.NewEncoder(w).Encode(map[string]any{"errorDetail": map[string]string{"message": err.Error()}, "error": err.Error()})
+		return
+	}
+	for _, l := range loaded {
+		json.NewEncoder(w).Encode(map[string]string{"stream": "Loaded image: " + l + "\n"})
+	}
+}
+
+func (e *Engine) apiImageCreate(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("fromSrc") != "-" {
+		reply(w, nil, fmt.Errorf("%w: pulling %s from a registry is not supported on this host; load or import it instead", ErrNotFound, q.Get("fromImage")))
+		return
+	}
+	ref := q.Get("repo")
+	if ref != "" && q.Get("tag") != "" {
+		ref += ":" + q.Get("tag")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	id, err := e.Images.Import(r.Body, ref, progressWriter{w})
+	if err != nil {
+		json.NewEncoder(w).Encode(map[string]any{"errorDetail": map[string]string{"message": err.Error()}, "error": err.Error()})
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]string{"status": id})
+}
+
+// apiImageTag is POST /images/{name}/tag?repo=&tag=.
+func (e *Engine) apiImageTag(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutSuffix(r.PathValue("name"), "/tag")
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	dst := r.URL.Query().Get("repo")
+	if t := r.URL.Query().Get("tag"); t != "" {
+		dst += ":" + t
+	}
+	err := e.Images.Tag(name, dst)
+	if err != nil && strings.Contains(err.Error(), "no such image") {
+		err = fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	w.WriteHeader(201)
+}
+
+func (e *Engine) apiInfo(w http.ResponseWriter, r *http.Request) {
+	cs := e.List(true)
+	running := 0
+	for _, c := range cs {
+		if c.State.Running {
+			running++
+		}
+	}
+	imgs, _ := e.Images.List()
+	info, err := e.opts.Storage.Info()
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"Containers": len(cs), "ContainersRunning": running, "ContainersStopped": len(cs) - running,
+		"Images": len(imgs), "Driver": "devicemapper", "Pool": info})
+}
