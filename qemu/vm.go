@@ -134,9 +134,11 @@ func (vm *VM) Run(command string, timeout time.Duration) (string, int, error) {
 	vm.runs++
 	n := vm.runs
 	vm.mu.Unlock()
-	// The quotes split the markers in the echoed command line, so only the
-	// shell's output matches them.
-	line := fmt.Sprintf("echo '%s''%d'; %s\n echo \"%s%d:$?\"\n", "=BEGIN=", n, command, "=END=", n)
+	// One line, so that nothing the shell echoes comes between the
+	// markers; the quotes split the markers in that echo, so only the
+	// shell's output matches them. The command runs in a subshell, so that
+	// one ending in & is still one line.
+	line := fmt.Sprintf("echo '%s''%d'; (%s); echo \"%s%d:$?\"\n", "=BEGIN=", n, command, "=END=", n)
 	if err := vm.Send(line); err != nil {
 		return "", -1, err
 	}
@@ -152,24 +154,15 @@ func (vm *VM) Run(command string, timeout time.Duration) (string, int, error) {
 	out := string(vm.out[start : vm.cursor-len(m[0])])
 	vm.mu.Unlock()
 	code, _ := strconv.Atoi(m[1])
-	return cleanOutput(out, fmt.Sprintf(` echo "=END=%d:$?"`, n)), code, nil
+	return cleanOutput(out), code, nil
 }
 
-// cleanOutput cuts the shell's prompt and its echo of the end marker's
-// command line (endLine), which come between a command's output and the
-// end marker, and terminal queries.
-func cleanOutput(s, endLine string) string {
+// cleanOutput drops carriage returns, terminal queries and the newline
+// before the end marker.
+func cleanOutput(s string) string {
 	s = strings.ReplaceAll(s, "\r", "")
 	s = strings.ReplaceAll(s, "\x1b[6n", "")
-	if i := strings.LastIndex(s, endLine); i >= 0 {
-		s = s[:i]
-		if j := strings.LastIndex(s, "\n"); j >= 0 {
-			s = s[:j]
-		} else {
-			s = ""
-		}
-	}
-	return s
+	return strings.TrimSuffix(s, "\n")
 }
 
 func (vm *VM) cursorPos() int {
