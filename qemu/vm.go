@@ -146,7 +146,9 @@ func (vm *VM) Run(command string, timeout time.Duration) (string, int, error) {
 		return "", -1, err
 	}
 	start := vm.cursorPos()
-	m, err := vm.Expect(fmt.Sprintf(`=END=%d:(\d+)`, n), timeout)
+	// The line end matters: without it a status of 125 could match as 1
+	// when only its first digit has arrived.
+	m, err := vm.Expect(fmt.Sprintf(`=END=%d:(\d+)\r?\n`, n), timeout)
 	if err != nil {
 		return "", -1, err
 	}

@@ -82,15 +82,24 @@ func TestDockerWorkflow(t *testing.T) {
 	})
 
 	t.Run("logs, stop, ps -a, rm and rmi", func(t *testing.T) {
-		run(t, vm, "berth run -d --name talker busybox sh -c 'echo one; echo two >&2; echo three'")
+		// stdout and stderr are kept apart, each in its own order (as in
+		// Docker, the order across the two is not kept).
+		run(t, vm, "berth run -d --name talker busybox sh -c 'echo one; echo oops >&2; echo two; echo three'")
 		if got := run(t, vm, "berth wait talker"); got != "0" {
 			t.Errorf("wait: %q", got)
 		}
-		if got := run(t, vm, "berth logs talker 2>&1"); got != "one\ntwo\nthree" {
-			t.Errorf("logs: %q", got)
+		if got := run(t, vm, "berth logs talker 2>/dev/null"); got != "one\ntwo\nthree" {
+			t.Errorf("logs, stdout: %q", got)
 		}
-		if got := run(t, vm, "berth logs --tail 1 talker"); got != "three" {
-			t.Errorf("logs --tail 1: %q", got)
+		if got := run(t, vm, "berth logs talker 2>&1 >/dev/null"); got != "oops" {
+			t.Errorf("logs, stderr: %q", got)
+		}
+		run(t, vm, "berth run --name counter busybox sh -c 'echo one; echo two; echo three' >/dev/null")
+		if got := run(t, vm, "berth logs --tail 2 counter"); got != "two\nthree" {
+			t.Errorf("logs --tail 2: %q", got)
+		}
+		if got := run(t, vm, "berth logs -t --tail 1 counter"); !regexp.MustCompile(`^20\d\d-\d\d-\d\dT[\d:.]+Z three$`).MatchString(got) {
+			t.Errorf("logs -t: %q", got)
 		}
 		if _, code, _ := vm.Run("berth rmi busybox", cmdTimeout); code == 0 {
 			t.Errorf("rmi of an image in use succeeded")
@@ -100,7 +109,7 @@ func TestDockerWorkflow(t *testing.T) {
 		if !strings.Contains(all, "Exited (137)") || !strings.Contains(all, "Exited (0)") {
 			t.Errorf("ps -a:\n%s", all)
 		}
-		run(t, vm, "berth rm web talker")
+		run(t, vm, "berth rm web talker counter")
 		if out := run(t, vm, "berth ps -a -q"); out != "" {
 			t.Errorf("containers left: %q", out)
 		}
