@@ -224,7 +224,7 @@ func (e *Engine) apiCreate(w http.ResponseWriter, r *http.Request) {
 		reply(w, nil, err)
 		return
 	}
-	writeJSON(w, 201, map[string]any{"Id": c.ID, "Warnings": []string{}})
+	writeJSON(w, 201, map[string]any{"Id": c.Id, "Warnings": []string{}})
 }
 
 // Stream numbers of Docker's multiplexed log stream.

@@ -11,7 +11,9 @@ import (
 // Container is a container as docker inspect shows it: the same field
 // names, so that inspect -f templates written for Docker work.
 type Container struct {
-	ID              string `json:"Id"`
+	// Id is spelled as Docker's JSON field, so that inspect -f '{{.Id}}'
+	// works as it does with Docker.
+	Id              string
 	Created         time.Time
 	Path            string
 	Args            []string

@@ -63,7 +63,7 @@ func testEngine(t *testing.T) *Engine {
 	}
 	t.Cleanup(func() {
 		for _, c := range e.List(true) {
-			e.Remove(c.ID, true)
+			e.Remove(c.Id, true)
 		}
 	})
 	return e
@@ -79,16 +79,16 @@ func runToEnd(t *testing.T, e *Engine, o CreateOptions) (Container, string, int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Start(c.ID); err != nil {
+	if err := e.Start(c.Id); err != nil {
 		t.Fatal(err)
 	}
-	code, err := e.Wait(c.ID)
+	code, err := e.Wait(c.Id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	e.Logs(c.ID, LogOptions{Tail: -1, Stdout: true, Stderr: true}, &out, &out, nil)
-	got, _ := e.Inspect(c.ID)
+	e.Logs(c.Id, LogOptions{Tail: -1, Stdout: true, Stderr: true}, &out, &out, nil)
+	got, _ := e.Inspect(c.Id)
 	return got, out.String(), code
 }
 
@@ -177,8 +177,8 @@ func TestVolumesAndReadOnly(t *testing.T) {
 func TestContainersDoNotSeeEachOther(t *testing.T) {
 	e := testEngine(t)
 	a, _ := e.Create(CreateOptions{Image: "busybox", Cmd: sh("echo secret > /secret; sleep 30")})
-	e.Start(a.ID)
-	defer e.Remove(a.ID, true)
+	e.Start(a.Id)
+	defer e.Remove(a.Id, true)
 	_, out, _ := runToEnd(t, e, CreateOptions{Cmd: sh("ls /secret 2>&1; ps -o comm | grep -c sleep")})
 	if !strings.Contains(out, "No such file") || !strings.HasSuffix(out, "0\n") {
 		t.Errorf("another container's file or process is visible:\n%s", out)
@@ -227,7 +227,7 @@ func TestPublishedWebServer(t *testing.T) {
 	if _, err := http.Get("http://127.0.0.1:8088/"); err == nil {
 		t.Errorf("the port answers after stop")
 	}
-	if err := e.Remove(c.ID, false); err != nil {
+	if err := e.Remove(c.Id, false); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -259,7 +259,7 @@ func TestRestartOnFailure(t *testing.T) {
 func TestRemoveRunningNeedsForce(t *testing.T) {
 	e := testEngine(t)
 	c, _ := e.Create(CreateOptions{Image: "busybox", Name: "busy", Cmd: []string{"sleep", "60"}})
-	e.Start(c.ID)
+	e.Start(c.Id)
 	if err := e.Remove("busy", false); err == nil || !strings.Contains(err.Error(), "rm -f") {
 		t.Errorf("removing a running container: %v", err)
 	}
@@ -271,7 +271,7 @@ func TestRemoveRunningNeedsForce(t *testing.T) {
 	}
 	devs, _ := e.opts.Storage.Devices()
 	for _, d := range devs {
-		if d.Name == c.ID {
+		if d.Name == c.Id {
 			t.Errorf("the container's device is left")
 		}
 	}

@@ -90,7 +90,7 @@ func New(opts Options) (*Engine, error) {
 				Error: "the host stopped while the container ran"}
 			e.save(c)
 		}
-		e.containers[c.ID] = en
+		e.containers[c.Id] = en
 	}
 	return e, nil
 }
@@ -119,7 +119,7 @@ func (e *Engine) save(c *Container) error {
 	if err != nil {
 		return err
 	}
-	return writeFileSync(filepath.Join(e.dir(c.ID), "config.json"), b)
+	return writeFileSync(filepath.Join(e.dir(c.Id), "config.json"), b)
 }
 
 func processAlive(pid int) bool {
@@ -150,6 +150,7 @@ type CreateOptions struct {
 	Links      []config.Link
 	Tty        bool
 	OpenStdin  bool
+	Labels     map[string]string
 	// EntrypointSet is true when Entrypoint was given, even empty.
 	EntrypointSet bool
 }
@@ -177,7 +178,7 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 	} else if err := config.ValidName(o.Name); err != nil {
 		return nil, err
 	} else if e.nameTaken(o.Name) {
-		return nil, fmt.Errorf("%w: the name %q is already in use by container %s; remove it or choose another name", ErrConflict, o.Name, ShortID(e.byName(o.Name).c.ID))
+		return nil, fmt.Errorf("%w: the name %q is already in use by container %s; remove it or choose another name", ErrConflict, o.Name, ShortID(e.byName(o.Name).c.Id))
 	}
 	for _, l := range o.Links {
 		if e.byName(l.Name) == nil {
@@ -199,11 +200,11 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 	}
 	id := newID()
 	c := &Container{
-		ID: id, Created: time.Now().UTC(), Path: args[0], Args: args[1:], Image: img.ID, Name: "/" + o.Name,
+		Id: id, Created: time.Now().UTC(), Path: args[0], Args: args[1:], Image: img.ID, Name: "/" + o.Name,
 		State: State{Status: "created"},
 		Config: ContainerConfig{Hostname: o.Hostname, User: o.User, Env: mergeEnv(ic.Env, o.Env), Cmd: cmd,
 			Entrypoint: entrypoint, Image: o.Image, WorkingDir: o.Workdir, ExposedPorts: map[string]struct{}{},
-			Tty: o.Tty, OpenStdin: o.OpenStdin},
+			Tty: o.Tty, OpenStdin: o.OpenStdin, Labels: o.Labels},
 		HostConfig: HostConfig{PortBindings: map[string][]PortBinding{}, PublishAllPorts: o.PublishAll,
 			RestartPolicy: RestartPolicy{Name: o.Restart.Name, MaximumRetryCount: o.Restart.MaximumRetryCount},
 			AutoRemove:    o.AutoRemove, Memory: o.Memory, NanoCpus: int64(o.CPUs * 1e9), PidsLimit: o.PidsLimit,
@@ -354,7 +355,7 @@ func (e *Engine) Start(ref string) error {
 	e.mu.Lock()
 	if en.c.State.Running {
 		e.mu.Unlock()
-		return fmt.Errorf("%w: container %s is already running", ErrConflict, ShortID(en.c.ID))
+		return fmt.Errorf("%w: container %s is already running", ErrConflict, ShortID(en.c.Id))
 	}
 	en.stopping = false
 	en.done = make(chan struct{})
@@ -380,7 +381,7 @@ func (e *Engine) Start(ref string) error {
 
 // start sets the container up and starts its first process.
 func (e *Engine) start(c *Container, en *entry) (int, <-chan unix.WaitStatus, error) {
-	id := c.ID
+	id := c.Id
 	dev, err := e.opts.Storage.Activate(id)
 	if err != nil {
 		return 0, nil, err
@@ -394,6 +395,12 @@ func (e *Engine) start(c *Container, en *entry) (int, <-chan unix.WaitStatus, er
 		return 0, nil, fmt.Errorf("engine: %w", err)
 	}
 	defer cgDir.Close()
+	for _, m := range c.Mounts {
+		// As docker run -v does, a missing host directory is made.
+		if err := os.MkdirAll(m.Source, 0o755); err != nil {
+			return 0, nil, fmt.Errorf("engine: volume %s: %w", m.Source, err)
+		}
+	}
 	rootMount := filepath.Join(e.opts.RunDir, "containers", id, "rootfs")
 	if err := os.MkdirAll(rootMount, 0o700); err != nil {
 		return 0, nil, err
@@ -477,9 +484,9 @@ func (e *Engine) cgroup(c *Container) (*cgroup2.Manager, error) {
 	if c.HostConfig.PidsLimit > 0 {
 		res.Pids = &cgroup2.Pids{Max: c.HostConfig.PidsLimit}
 	}
-	m, err := cgroup2.NewManager("/sys/fs/cgroup", "/berth/"+c.ID, res)
+	m, err := cgroup2.NewManager("/sys/fs/cgroup", "/berth/"+c.Id, res)
 	if err != nil {
-		return nil, fmt.Errorf("engine: cgroup of %s: %w", ShortID(c.ID), err)
+		return nil, fmt.Errorf("engine: cgroup of %s: %w", ShortID(c.Id), err)
 	}
 	return m, nil
 }
@@ -487,7 +494,7 @@ func (e *Engine) cgroup(c *Container) (*cgroup2.Manager, error) {
 // connect attaches the process's network namespace to the bridge,
 // publishes the ports and writes the name files.
 func (e *Engine) connect(c *Container, pid int) error {
-	ep, err := e.opts.Network.Attach(c.ID, fmt.Sprintf("/proc/%d/ns/net", pid))
+	ep, err := e.opts.Network.Attach(c.Id, fmt.Sprintf("/proc/%d/ns/net", pid))
 	if err != nil {
 		return err
 	}
@@ -513,7 +520,7 @@ func (e *Engine) connect(c *Container, pid int) error {
 	sort.Slice(want, func(i, j int) bool { return want[i].ContainerPort < want[j].ContainerPort })
 	got, err := e.opts.Network.Publish(ep, want)
 	if err != nil {
-		e.opts.Network.Detach(c.ID)
+		e.opts.Network.Detach(c.Id)
 		return err
 	}
 	c.NetworkSettings = NetworkSettings{IPAddress: ep.IP.String(), IPPrefixLen: e.opts.Network.Gateway.Bits(),
@@ -536,7 +543,7 @@ func (e *Engine) connect(c *Container, pid int) error {
 			links = append(links, netconf.Link{Name: name, Alias: alias, IP: mustAddr(other.NetworkSettings.IPAddress)})
 		}
 	}
-	return netconf.WriteNameFiles(e.dir(c.ID), c.Config.Hostname, ep.IP, links, netconf.HostDNS())
+	return netconf.WriteNameFiles(e.dir(c.Id), c.Config.Hostname, ep.IP, links, netconf.HostDNS())
 }
 
 // HostIP is the binding's address, "" for all.
@@ -549,13 +556,13 @@ func (b PortBinding) HostIP() string {
 
 // cleanUp undoes a run: network, device, cgroup.
 func (e *Engine) cleanUp(c *Container) {
-	e.opts.Network.Detach(c.ID)
-	e.opts.Storage.Deactivate(c.ID)
-	if m, err := cgroup2.Load("/berth/" + c.ID); err == nil {
+	e.opts.Network.Detach(c.Id)
+	e.opts.Storage.Deactivate(c.Id)
+	if m, err := cgroup2.Load("/berth/" + c.Id); err == nil {
 		m.Kill()
 		m.Delete()
 	}
-	os.RemoveAll(filepath.Join(e.opts.RunDir, "containers", c.ID))
+	os.RemoveAll(filepath.Join(e.opts.RunDir, "containers", c.Id))
 }
 
 // monitor waits for the container's first process to end, records how,
@@ -569,7 +576,7 @@ func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
 	}
 	e.mu.Lock()
 	c := en.c
-	oom := oomKilled(c.ID)
+	oom := oomKilled(c.Id)
 	e.mu.Unlock()
 	e.cleanUp(c)
 	e.mu.Lock()
@@ -586,7 +593,7 @@ func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
 	count := c.RestartCount
 	e.mu.Unlock()
 	if autoRemove {
-		e.Remove(c.ID, false)
+		e.Remove(c.Id, false)
 		return
 	}
 	if restart {
@@ -595,7 +602,7 @@ func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
 		if en.stopping {
 			return
 		}
-		if err := e.Start(c.ID); err != nil {
+		if err := e.Start(c.Id); err != nil {
 			e.logf("engine: restart %s: %v", strings.TrimPrefix(c.Name, "/"), err)
 		}
 	}
@@ -682,7 +689,7 @@ func (e *Engine) Stop(ref string, timeout time.Duration) error {
 		return nil
 	case <-time.After(timeout):
 	}
-	if m, err := cgroup2.Load("/berth/" + c.ID); err == nil {
+	if m, err := cgroup2.Load("/berth/" + c.Id); err == nil {
 		m.Kill()
 	}
 	unix.Kill(c.State.Pid, unix.SIGKILL)
@@ -703,7 +710,7 @@ func (e *Engine) Kill(ref string, sig unix.Signal) error {
 	}
 	e.mu.Unlock()
 	if !c.State.Running {
-		return fmt.Errorf("%w: container %s is not running", ErrConflict, ShortID(c.ID))
+		return fmt.Errorf("%w: container %s is not running", ErrConflict, ShortID(c.Id))
 	}
 	return unix.Kill(c.State.Pid, sig)
 }
@@ -720,13 +727,13 @@ func (e *Engine) Remove(ref string, force bool) error {
 	e.mu.Unlock()
 	if running {
 		if !force {
-			return fmt.Errorf("%w: you cannot remove a running container %s; stop it first or use rm -f", ErrConflict, ShortID(en.c.ID))
+			return fmt.Errorf("%w: you cannot remove a running container %s; stop it first or use rm -f", ErrConflict, ShortID(en.c.Id))
 		}
-		if err := e.Stop(en.c.ID, 0); err != nil {
+		if err := e.Stop(en.c.Id, 0); err != nil {
 			return err
 		}
 	}
-	id := en.c.ID
+	id := en.c.Id
 	if err := e.opts.Storage.Remove(id); err != nil && !strings.Contains(err.Error(), "no device") {
 		return err
 	}
@@ -752,7 +759,7 @@ func (e *Engine) RemoveImage(ref string, force bool) ([]map[string]string, error
 	var users []string
 	for _, c := range e.List(true) {
 		if c.Image == img.ID {
-			users = append(users, ShortID(c.ID))
+			users = append(users, ShortID(c.Id))
 		}
 	}
 	if len(users) > 0 && !force {

@@ -464,7 +464,7 @@ func psVerb(args []string, stdout, stderr io.Writer) int {
 	}
 	if quiet {
 		for _, c := range cs {
-			id := c.ID
+			id := c.Id
 			if !noTrunc {
 				id = engine.ShortID(id)
 			}
@@ -476,7 +476,7 @@ func psVerb(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 	now := time.Now()
 	for _, c := range cs {
-		id, cmd := c.ID, strings.Join(append([]string{c.Path}, c.Args...), " ")
+		id, cmd := c.Id, strings.Join(append([]string{c.Path}, c.Args...), " ")
 		if !noTrunc {
 			id = engine.ShortID(id)
 			if len(cmd) > 20 {

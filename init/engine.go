@@ -86,7 +86,7 @@ func runEngine() int {
 func stopAll(e *engine.Engine, grace time.Duration, reaper *engine.Reaper, signals <-chan os.Signal) {
 	var wg sync.WaitGroup
 	for _, c := range e.List(false) {
-		wg.Go(func() { e.Stop(c.ID, grace) })
+		wg.Go(func() { e.Stop(c.Id, grace) })
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -138,22 +138,23 @@ func fileSum(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// startContainers starts, after a reboot, the containers whose restart
-// policy says they run whenever the host does.
+// startContainers makes the declared containers real, then starts, after
+// a reboot, the others whose restart policy says they run whenever the
+// host does.
 func startContainers(e *engine.Engine, c *config.Config, logf func(string, ...any)) {
+	e.Declare(c, logf)
 	for _, ct := range e.List(true) {
 		p := ct.HostConfig.RestartPolicy.Name
-		if ct.State.Running || (p != "always" && p != "unless-stopped") {
+		if _, declared := ct.Config.Labels[engine.DeclaredLabel]; declared || ct.State.Running || (p != "always" && p != "unless-stopped") {
 			continue
 		}
-		if p == "unless-stopped" && ct.State.Error == "" && ct.State.Status == "exited" && ct.State.ExitCode != 255 {
+		if p == "unless-stopped" && ct.State.Error == "" {
 			continue // stopped by the user before the reboot
 		}
-		if err := e.Start(ct.ID); err != nil {
+		if err := e.Start(ct.Id); err != nil {
 			logf("start %s: %v", ct.Name, err)
 		}
 	}
-	_ = c
 }
 
 // engineSupervisor keeps the engine running.

@@ -21,7 +21,10 @@ import (
 func TestDockerWorkflow(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
-	vm := boot(t, shared.initrd, `berth: ready`, qemu.Options{HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
+	// A config that declares no container, so that the names and ports
+	// below are free.
+	initrd := buildImage(t, "testdata/guest.toml", false)
+	vm := boot(t, initrd, `berth: ready`, qemu.Options{HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
 	if !strings.Contains(vm.Log(), "berth: engine: layer 1/1") {
 		t.Errorf("the bundled busybox image was not loaded at boot")
 	}
