@@ -684,6 +684,11 @@ func (e *Engine) Stop(ref string, timeout time.Duration) error {
 		return nil
 	}
 	unix.Kill(c.State.Pid, unix.SIGTERM)
+	// The first process of a PID namespace ignores signals it has no
+	// handler for: when it does not catch SIGTERM, waiting is in vain.
+	if !catches(c.State.Pid, unix.SIGTERM) {
+		timeout = 0
+	}
 	select {
 	case <-done:
 		return nil
@@ -695,6 +700,22 @@ func (e *Engine) Stop(ref string, timeout time.Duration) error {
 	unix.Kill(c.State.Pid, unix.SIGKILL)
 	<-done
 	return nil
+}
+
+// catches reports whether process pid has a handler for sig, from the
+// SigCgt mask of /proc/<pid>/status.
+func catches(pid int, sig unix.Signal) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return true // unknown: give it the grace period
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err != nil || mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	return true
 }
 
 // Kill sends sig to the container's first process.

@@ -36,6 +36,10 @@ func activeConsoles() []string {
 // kernel gives PID 1 only the last console= device as /dev/console; a user
 // watching another one should see the boot too.
 func attachConsoles(s *system) error {
+	for _, f := range s.consoleFiles {
+		f.Close()
+	}
+	s.consoleFiles = nil
 	var ws []io.Writer
 	for _, dev := range activeConsoles() {
 		f, err := os.OpenFile(dev, os.O_WRONLY|unix.O_NOCTTY, 0)

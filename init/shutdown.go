@@ -21,9 +21,14 @@ const (
 // keeps reaping while it waits. It does not return.
 func (s *system) shutdown(what string, cmd int, signals <-chan os.Signal) {
 	s.logf("%s: stopping all processes", what)
+	// Hanging up the console shells hangs up their terminals, which throws
+	// away output not yet sent and fails later writes on the descriptors
+	// berth holds: send what is written, and reopen the consoles after.
+	s.drainConsoles()
 	if s.consoles != nil {
 		s.consoles.stop()
 	}
+	attachConsoles(s)
 	if s.engine != nil {
 		s.engine.stop(15*time.Second, s.reaper.ReapAll)
 	}
