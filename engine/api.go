@@ -96,6 +96,17 @@ func (e *Engine) Handler(version string) http.Handler {
 		reply(w, imageSummaries(imgs), err)
 	})
 	mux.HandleFunc("POST /images/load", e.apiLoad)
+	mux.HandleFunc("GET /images/get", func(w http.ResponseWriter, r *http.Request) {
+		names := r.URL.Query()["names"]
+		for _, n := range names {
+			if _, err := e.Images.Get(n); err != nil {
+				reply(w, nil, fmt.Errorf("%w: %v", ErrNotFound, err))
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/x-tar")
+		e.Images.Save(names, w)
+	})
 	mux.HandleFunc("POST /images/create", e.apiImageCreate)
 	mux.HandleFunc("POST /images/{name...}", e.apiImageTag)
 	mux.HandleFunc("DELETE /images/{name...}", func(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -682,4 +683,53 @@ func (s *ImageStore) Delete(img Image) error {
 		os.Remove(filepath.Join(s.dir, "blobs", img.Config.RootFS.DiffIDs[i].Hex))
 	}
 	return nil
+}
+
+// Save writes the images named by refs as one docker save tarball, which
+// berth and docker load again: the layers are the tars they were loaded
+// from.
+func (s *ImageStore) Save(refs []string, w io.Writer) error {
+	byRef := map[name.Reference]v1.Image{}
+	for _, ref := range refs {
+		img, err := s.Get(ref)
+		if err != nil {
+			return err
+		}
+		var layers []v1.Layer
+		for _, d := range img.Config.RootFS.DiffIDs {
+			l, err := tarball.LayerFromFile(filepath.Join(s.dir, "blobs", d.Hex))
+			if err != nil {
+				return fmt.Errorf("images: layer %s of %s: %w", short(d.String()), ref, err)
+			}
+			layers = append(layers, l)
+		}
+		out, err := imageOf(img.Config, layers)
+		if err != nil {
+			return err
+		}
+		// Named by one of its tags: saved under that tag; by id: under all.
+		tags := img.RepoTags
+		if norm, err := NormalizeRef(ref); err == nil && slices.Contains(img.RepoTags, norm) {
+			tags = []string{norm}
+		}
+		for _, t := range tags {
+			tag, err := name.NewTag(t)
+			if err != nil {
+				return err
+			}
+			byRef[tag] = out
+		}
+		if len(tags) == 0 {
+			d, err := out.Digest()
+			if err != nil {
+				return err
+			}
+			dig, err := name.NewDigest("untagged@" + d.String())
+			if err != nil {
+				return err
+			}
+			byRef[dig] = out
+		}
+	}
+	return tarball.MultiRefWrite(byRef, w)
 }

@@ -662,3 +662,31 @@ func rmiVerb(args []string, stdout, stderr io.Writer) int {
 	}
 	return status
 }
+
+func saveVerb(args []string, stdout, stderr io.Writer) int {
+	f := newFlags("save", stderr)
+	var output string
+	f.stringVar(&output, "", "o", "output")
+	if f.parse(args) != nil || f.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: berth save [-o FILE] IMAGE...")
+		return 2
+	}
+	resp, err := client().Do("GET", "/images/get", url.Values{"names": f.Args()}, nil, nil)
+	if err != nil {
+		return fail(stderr, 1, err)
+	}
+	defer resp.Body.Close()
+	w := stdout
+	if output != "" {
+		file, err := os.Create(output)
+		if err != nil {
+			return fail(stderr, 1, err)
+		}
+		defer file.Close()
+		w = file
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fail(stderr, 1, err)
+	}
+	return 0
+}

@@ -116,6 +116,17 @@ func TestDockerWorkflow(t *testing.T) {
 		if out := run(t, vm, "berth ps -a -q"); out != "" {
 			t.Errorf("containers left: %q", out)
 		}
+		// save, then load back under another name.
+		run(t, vm, "berth tag busybox saved/box:2 && berth save -o /tmp/saved.tar saved/box:2 && berth rmi saved/box:2")
+		if out := run(t, vm, "berth load -i /tmp/saved.tar"); !strings.Contains(out, "Loaded image: saved/box:2") {
+			t.Errorf("load of a saved image: %q", out)
+		}
+		if out := run(t, vm, "berth run --rm saved/box:2 echo from the saved image"); out != "from the saved image" {
+			t.Errorf("run from the saved image: %q", out)
+		}
+		if out := run(t, vm, "tar tf /tmp/saved.tar"); !strings.Contains(out, "manifest.json") {
+			t.Errorf("the saved tar has no manifest.json:\n%s", out)
+		}
 		run(t, vm, "berth tag busybox mybox:1")
 		if out := run(t, vm, "berth rmi mybox:1"); !strings.Contains(out, "Untagged: mybox:1") {
 			t.Errorf("rmi of a tag: %q", out)
