@@ -128,6 +128,31 @@ func BenchmarkNetwork(b *testing.B) {
 	}
 }
 
+// BenchmarkContainers measures, on a booted appliance, berth run --rm
+// busybox true from the console (the median of 50, the whole CLI round
+// trip included), and the memory of PID 1 plus the engine with ten idle
+// containers running.
+func BenchmarkContainers(b *testing.B) {
+	vm := boot(b, buildImage(b, "testdata/guest.toml", false), `berth: ready`, qemu.Options{})
+	// busybox time -f %e: elapsed seconds, to 10 ms.
+	out := run(b, vm, `for i in $(seq 50); do time -f %e berth run --rm busybox true 2>&1 >/dev/null; done | sort -n | sed -n 25p`)
+	sec, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
+	if err != nil {
+		b.Fatalf("median: %q", out)
+	}
+	b.ReportMetric(sec*1000, "run-rm-median-ms")
+	run(b, vm, "for i in $(seq 10); do berth run -d busybox sleep 3600 >/dev/null; done")
+	rss := run(b, vm, `e=$(grep -l __engine /proc/[0-9]*/cmdline | head -n 1 | cut -d/ -f3); echo $(( $(grep VmRSS /proc/1/status | tr -dc 0-9) + $(grep VmRSS /proc/$e/status | tr -dc 0-9) ))`)
+	kib, err := strconv.ParseFloat(strings.TrimSpace(rss), 64)
+	if err != nil {
+		b.Fatalf("rss: %q", rss)
+	}
+	b.ReportMetric(kib/1024, "pid1+engine-MiB-10-containers")
+	if err := vm.Poweroff(30 * time.Second); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // initReadyMs is the time init itself reports from its start to ready.
 func initReadyMs(log string) float64 {
 	_, rest, ok := strings.Cut(log, "berth: ready (")
