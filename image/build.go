@@ -35,6 +35,10 @@ type Options struct {
 	// Images are docker save tarballs to bundle; the engine loads them into
 	// the pool at first boot.
 	Images []string
+	// Programs are more dynamically linked programs to add with their
+	// libraries, destination path to source path (benchmarks add crun and
+	// runc).
+	Programs map[string]string
 	// ExtraFiles are more files to add, destination path to source path:
 	// the guest test binaries, for instance.
 	ExtraFiles map[string]string
@@ -95,6 +99,11 @@ func Build(opts Options) (Result, error) {
 	}
 	for _, img := range opts.Images {
 		if err := a.HostFile(filepath.Join(BundledImagesDir, filepath.Base(img)), img); err != nil {
+			return res, err
+		}
+	}
+	for dst, src := range opts.Programs {
+		if err := addProgram(a, dst, src); err != nil {
 			return res, err
 		}
 	}

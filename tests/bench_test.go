@@ -4,6 +4,7 @@ package tests
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 
 	"berth/image"
 	"berth/qemu"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // BenchmarkBoot measures, in one run, the time from starting QEMU to
@@ -132,15 +134,28 @@ func BenchmarkNetwork(b *testing.B) {
 // busybox true from the console (the median of 50, the whole CLI round
 // trip included), and the memory of PID 1 plus the engine with ten idle
 // containers running.
+//
+// Beside it, in the same guest: Debian's crun and runc running the same
+// busybox root filesystem from a plain directory (no thin snapshot, no
+// bridge, no API round trip), each the median of 50 too.
 func BenchmarkContainers(b *testing.B) {
-	vm := boot(b, buildImage(b, "testdata/guest.toml", false), `berth: ready`, qemu.Options{})
+	rootfs := busyboxRootfs(b)
+	initrd := buildImageWithPrograms(b, "testdata/guest.toml", false, map[string]string{"/tests/rootfs.tar": rootfs},
+		map[string]string{"/usr/bin/crun": "/usr/bin/crun", "/usr/bin/runc": "/usr/sbin/runc"})
+	vm := boot(b, initrd, `berth: ready`, qemu.Options{})
 	// busybox time -f %e: elapsed seconds, to 10 ms.
-	out := run(b, vm, `for i in $(seq 50); do time -f %e berth run --rm busybox true 2>&1 >/dev/null; done | sort -n | sed -n 25p`)
-	sec, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
-	if err != nil {
-		b.Fatalf("median: %q", out)
+	median := func(metric, command string) {
+		out := run(b, vm, `for i in $(seq 50); do time -f %e `+command+` 2>&1 >/dev/null; done | sort -n | sed -n 25p`)
+		sec, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
+		if err != nil {
+			b.Fatalf("%s: median %q", metric, out)
+		}
+		b.ReportMetric(sec*1000, metric)
 	}
-	b.ReportMetric(sec*1000, "run-rm-median-ms")
+	median("berth-run-rm-ms", "berth run --rm busybox true")
+	run(b, vm, `mkdir -p /tmp/bundle/rootfs && tar -xf /tests/rootfs.tar -C /tmp/bundle/rootfs && cd /tmp/bundle && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"true"/' config.json`)
+	median("crun-run-ms", "crun run --bundle /tmp/bundle c$i")
+	median("runc-run-ms", "runc run --bundle /tmp/bundle r$i")
 	run(b, vm, "for i in $(seq 10); do berth run -d busybox sleep 3600 >/dev/null; done")
 	rss := run(b, vm, `e=$(grep -l __engine /proc/[0-9]*/cmdline | head -n 1 | cut -d/ -f3); echo $(( $(grep VmRSS /proc/1/status | tr -dc 0-9) + $(grep VmRSS /proc/$e/status | tr -dc 0-9) ))`)
 	kib, err := strconv.ParseFloat(strings.TrimSpace(rss), 64)
@@ -151,6 +166,34 @@ func BenchmarkContainers(b *testing.B) {
 	if err := vm.Poweroff(30 * time.Second); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// busyboxRootfs writes the root filesystem of the bundled busybox image
+// as a plain tar, for crun and runc.
+func busyboxRootfs(b *testing.B) string {
+	img, err := tarball.ImageFromPath(filepath.Join(shared.build, "images", "busybox.tar"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		b.Fatalf("busybox layers: %v", err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rc.Close()
+	path := filepath.Join(b.TempDir(), "rootfs.tar")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, rc); err != nil {
+		b.Fatal(err)
+	}
+	return path
 }
 
 // initReadyMs is the time init itself reports from its start to ready.

@@ -71,6 +71,12 @@ func buildImage(t testing.TB, configPath string, skipCheck bool) string {
 // buildImageWith is buildImage with extra files (destination to source).
 func buildImageWith(t testing.TB, configPath string, skipCheck bool, extra map[string]string) string {
 	t.Helper()
+	return buildImageWithPrograms(t, configPath, skipCheck, extra, nil)
+}
+
+// buildImageWithPrograms also adds programs with their libraries.
+func buildImageWithPrograms(t testing.TB, configPath string, skipCheck bool, extra, programs map[string]string) string {
+	t.Helper()
 	out := t.TempDir()
 	res, err := image.Build(image.Options{
 		KernelRoot:      filepath.Join(shared.build, "kernel"),
@@ -81,6 +87,7 @@ func buildImageWith(t testing.TB, configPath string, skipCheck bool, extra map[s
 		SkipConfigCheck: skipCheck,
 		Images:          []string{filepath.Join(shared.build, "images", "busybox.tar")},
 		ExtraFiles:      extra,
+		Programs:        programs,
 		OutDir:          out,
 	})
 	if err != nil {
