@@ -206,29 +206,50 @@ func create(req engine.CreateRequest, name string) (string, error) {
 	return out.Id, err
 }
 
-func runVerb(args []string, stdout, stderr io.Writer) int {
-	f := newFlags("run", stderr)
-	var c createFlags
-	c.register(f, true)
+// createFromFlags parses the flags of run or create and creates the
+// container; status is non-zero when that failed.
+func createFromFlags(verb string, args []string, stderr io.Writer) (id string, c createFlags, status int) {
+	f := newFlags(verb, stderr)
+	c.register(f, verb == "run")
 	if err := f.parse(args); err != nil {
-		return engine.ExitEngineError
+		return "", c, engine.ExitEngineError
 	}
 	req, err := c.request(f)
 	if err != nil {
-		return fail(stderr, engine.ExitEngineError, err)
+		return "", c, fail(stderr, engine.ExitEngineError, err)
 	}
-	id, err := create(req, c.name)
+	// In the foreground, --rm is carried out here after wait, as Docker's
+	// CLI did, so that the exit status is read before the container goes.
+	req.HostConfig.AutoRemove = c.rm && c.detach
+	id, err = create(req, c.name)
 	if err != nil {
-		return fail(stderr, engine.ExitEngineError, err)
+		return "", c, fail(stderr, engine.ExitEngineError, err)
+	}
+	return id, c, 0
+}
+
+func runVerb(args []string, stdout, stderr io.Writer) int {
+	id, c, status := createFromFlags("run", args, stderr)
+	if status != 0 {
+		return status
 	}
 	if _, err := client().Do("POST", "/containers/"+id+"/start", nil, nil, nil); err != nil {
+		if c.rm {
+			client().Do("DELETE", "/containers/"+id, url.Values{"force": {"true"}}, nil, nil)
+		}
 		return fail(stderr, engine.ExitEngineError, err)
 	}
 	if c.detach {
 		fmt.Fprintln(stdout, id)
 		return 0
 	}
-	return attach(id, stdout, stderr)
+	status = attach(id, stdout, stderr)
+	if c.rm {
+		if _, err := client().Do("DELETE", "/containers/"+id, url.Values{"force": {"true"}}, nil, nil); err != nil {
+			fail(stderr, 1, err)
+		}
+	}
+	return status
 }
 
 // attach streams the container's output until it ends and returns its
@@ -241,29 +262,17 @@ func attach(id string, stdout, stderr io.Writer) int {
 	}
 	var w struct{ StatusCode int }
 	if _, err := client().Do("POST", "/containers/"+id+"/wait", nil, nil, &w); err != nil {
-		// With --rm the container may be gone already: its status is lost.
-		return 0
+		return fail(os.Stderr, engine.ExitEngineError, err)
 	}
 	return w.StatusCode
 }
 
 func createVerb(args []string, stdout, stderr io.Writer) int {
-	f := newFlags("create", stderr)
-	var c createFlags
-	c.register(f, false)
-	if err := f.parse(args); err != nil {
-		return engine.ExitEngineError
+	id, _, status := createFromFlags("create", args, stderr)
+	if status == 0 {
+		fmt.Fprintln(stdout, id)
 	}
-	req, err := c.request(f)
-	if err != nil {
-		return fail(stderr, engine.ExitEngineError, err)
-	}
-	id, err := create(req, c.name)
-	if err != nil {
-		return fail(stderr, engine.ExitEngineError, err)
-	}
-	fmt.Fprintln(stdout, id)
-	return 0
+	return status
 }
 
 func startVerb(args []string, stdout, stderr io.Writer) int {

@@ -3,9 +3,6 @@
 package tests
 
 import (
-	"fmt"
-	"io"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -52,14 +49,8 @@ func TestDockerWorkflow(t *testing.T) {
 		t.Errorf("inspect -f gave %q", got)
 	}
 
-	client := http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(body) != "hello from berth\n" {
+	body := fetch(t, port)
+	if body != "hello from berth\n" {
 		t.Errorf("the build machine got %q", body)
 	}
 	if out := run(t, vm, "wget -q -O - http://"+ip+":8000/"); out != "hello from berth" {

@@ -3,7 +3,6 @@
 package tests
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -73,14 +72,8 @@ func TestPublishedPortFromBuildMachine(t *testing.T) {
 	eventually(t, vm, "test -f /tmp/serving && echo up || cat /tmp/serve.log", 2*time.Minute,
 		func(out string) bool { return strings.TrimSpace(out) == "up" })
 
-	client := http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(body) != "hello through hostfwd and DNAT" {
+	body := fetch(t, port)
+	if body != "hello through hostfwd and DNAT" {
 		t.Errorf("the build machine got %q", body)
 	}
 	run(t, vm, "touch /tmp/stop")
