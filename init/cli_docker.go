@@ -588,24 +588,7 @@ func loadVerb(args []string, stdout, stderr io.Writer) int {
 	if f.parse(args) != nil {
 		return 2
 	}
-	var in io.Reader = os.Stdin
-	if input != "" {
-		file, err := os.Open(input)
-		if err != nil {
-			return fail(stderr, 1, err)
-		}
-		defer file.Close()
-		in = file
-	}
-	resp, err := client().Do("POST", "/images/load", nil, in, nil)
-	if err != nil {
-		return fail(stderr, 1, err)
-	}
-	defer resp.Body.Close()
-	if err := engine.JSONMessages(resp.Body, stdout); err != nil {
-		return fail(stderr, 1, err)
-	}
-	return 0
+	return postArchive(input, "/images/load", nil, stdout, stderr)
 }
 
 func importVerb(args []string, stdout, stderr io.Writer) int {
@@ -613,20 +596,26 @@ func importVerb(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: berth import FILE|- [REPOSITORY[:TAG]]")
 		return 2
 	}
+	q := url.Values{"fromSrc": {"-"}}
+	if len(args) == 2 {
+		q.Set("repo", args[1])
+	}
+	return postArchive(args[0], "/images/create", q, stdout, stderr)
+}
+
+// postArchive sends the file at path ("" or "-": standard input) to the
+// API and prints the progress it answers with.
+func postArchive(path, endpoint string, q url.Values, stdout, stderr io.Writer) int {
 	var in io.Reader = os.Stdin
-	if args[0] != "-" {
-		file, err := os.Open(args[0])
+	if path != "" && path != "-" {
+		file, err := os.Open(path)
 		if err != nil {
 			return fail(stderr, 1, err)
 		}
 		defer file.Close()
 		in = file
 	}
-	q := url.Values{"fromSrc": {"-"}}
-	if len(args) == 2 {
-		q.Set("repo", args[1])
-	}
-	resp, err := client().Do("POST", "/images/create", q, in, nil)
+	resp, err := client().Do("POST", endpoint, q, in, nil)
 	if err != nil {
 		return fail(stderr, 1, err)
 	}
