@@ -29,7 +29,7 @@ import (
 func BenchmarkBoot(b *testing.B) {
 	floor := floorInitramfs(b)
 	disk := []qemu.Drive{{Path: sparseDisk(b, "state.img", 4<<30)}}
-	first := boot(b, shared.initrd, `berth: ready`, qemu.Options{Drives: disk})
+	first := boot(b, shared.initrd, `berth: ready`, qemu.Options{Drives: disk, CPUs: 2})
 	poolCreate := stepMs(first.Log(), "open thin pool")
 	if err := first.Poweroff(15 * time.Second); err != nil {
 		b.Fatal(err)
@@ -38,7 +38,7 @@ func BenchmarkBoot(b *testing.B) {
 	var ready, floorTime, initMs, rss, poolOpen float64
 	for range b.N {
 		start := time.Now()
-		vm := boot(b, shared.initrd, `berth: ready \((\d+) ms since init started\)`, qemu.Options{Drives: disk})
+		vm := boot(b, shared.initrd, `berth: ready \((\d+) ms since init started\)`, qemu.Options{Drives: disk, CPUs: 2})
 		ready += ms(time.Since(start))
 		initMs += initReadyMs(vm.Log())
 		poolOpen += stepMs(vm.Log(), "open thin pool")
@@ -48,7 +48,7 @@ func BenchmarkBoot(b *testing.B) {
 		}
 
 		start = time.Now()
-		fvm := boot(b, floor, `floor: ready`, qemu.Options{})
+		fvm := boot(b, floor, `floor: ready`, qemu.Options{CPUs: 2})
 		floorTime += ms(time.Since(start))
 		if _, err := fvm.Wait(10 * time.Second); err != nil {
 			b.Fatal(err)
@@ -83,7 +83,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	bin := guestTestBinary(b, "berth/thinpool")
 	drives := []qemu.Drive{{Path: sparseDisk(b, "data.img", 3<<30)}, {Path: sparseDisk(b, "meta.img", 64<<20)}}
 	initrd := buildImageWith(b, "testdata/guest.toml", false, map[string]string{"/tests/thinpool.test": bin})
-	vm := boot(b, initrd, `berth: ready`, qemu.Options{Drives: drives})
+	vm := boot(b, initrd, `berth: ready`, qemu.Options{Drives: drives, CPUs: 2})
 	out := run(b, vm, "BERTH_TEST_DATA=/dev/vda BERTH_TEST_META=/dev/vdb /tests/thinpool.test -test.run '^$' -test.bench Snapshot -test.benchtime 50x 2>&1")
 	b.Logf("in the guest:\n%s", out)
 	for _, size := range []string{"10MB", "1024MB"} {
@@ -106,7 +106,7 @@ func BenchmarkSnapshot(b *testing.B) {
 func BenchmarkNetwork(b *testing.B) {
 	bin := guestTestBinary(b, "berth/netconf")
 	initrd := buildImageWith(b, "testdata/guest.toml", false, map[string]string{"/tests/netconf.test": bin})
-	vm := boot(b, initrd, `berth: ready`, qemu.Options{})
+	vm := boot(b, initrd, `berth: ready`, qemu.Options{CPUs: 2})
 	out := run(b, vm, "/tests/netconf.test -test.run '^$' -test.bench . -test.benchtime 2s 2>&1")
 	b.Logf("in the guest:\n%s", out)
 	figure := func(name, unit string) float64 {
@@ -142,7 +142,7 @@ func BenchmarkContainers(b *testing.B) {
 	rootfs := busyboxRootfs(b)
 	initrd := buildImageWithPrograms(b, "testdata/guest.toml", false, map[string]string{"/tests/rootfs.tar": rootfs},
 		map[string]string{"/usr/bin/crun": "/usr/bin/crun", "/usr/bin/runc": "/usr/sbin/runc"})
-	vm := boot(b, initrd, `berth: ready`, qemu.Options{})
+	vm := boot(b, initrd, `berth: ready`, qemu.Options{CPUs: 2})
 	// busybox time -f %e: elapsed seconds, to 10 ms.
 	median := func(metric, command string) {
 		out := run(b, vm, `for i in $(seq 50); do time -f %e `+command+` 2>&1 >/dev/null; done | sort -n | sed -n 25p`)

@@ -101,6 +101,12 @@ func boot(t testing.TB, initrd string, want string, opts qemu.Options) *qemu.VM 
 	t.Helper()
 	opts.Kernel = shared.kernel
 	opts.Initrd = initrd
+	if opts.CPUs == 0 {
+		// One vCPU: with two guests of two vCPUs each on a 2-core machine
+		// under emulation, a vCPU that holds a guest spinlock is descheduled
+		// while the other spins, and the guest locks up for minutes.
+		opts.CPUs = 1
+	}
 	opts.Accel = shared.accel
 	opts.NoReboot = true
 	opts.Append = "quiet panic=-1 " + opts.Append
