@@ -13,14 +13,18 @@ import (
 type Container struct {
 	// Id is spelled as Docker's JSON field, so that inspect -f '{{.Id}}'
 	// works as it does with Docker.
-	Id              string
-	Created         time.Time
-	Path            string
-	Args            []string
-	State           State
-	Image           string // the image id
-	Name            string // with a leading slash, as Docker's
-	RestartCount    int
+	Id           string
+	Created      time.Time
+	Path         string
+	Args         []string
+	State        State
+	Image        string // the image id
+	Name         string // with a leading slash, as Docker's
+	RestartCount int
+	// ManuallyStopped is set when a user stops or kills the container, and
+	// cleared when it starts: an unless-stopped container is started again
+	// after a reboot only when it was not.
+	ManuallyStopped bool
 	HostConfig      HostConfig
 	Config          ContainerConfig
 	NetworkSettings NetworkSettings

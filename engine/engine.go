@@ -359,6 +359,7 @@ func (e *Engine) Start(ref string) error {
 	}
 	en.stopping = false
 	en.done = make(chan struct{})
+	en.c.ManuallyStopped = false
 	c := *en.c
 	e.mu.Unlock()
 	pid, exited, err := e.start(&c, en)
@@ -669,14 +670,33 @@ func (e *Engine) Wait(ref string) (int, error) {
 }
 
 // Stop sends SIGTERM, then after timeout SIGKILL to everything in the
-// container's cgroup, as docker stop does.
+// container's cgroup, as docker stop does; the container is recorded as
+// stopped by hand.
 func (e *Engine) Stop(ref string, timeout time.Duration) error {
+	return e.stop(ref, timeout, true)
+}
+
+// StopAll stops every running container at once, as at shutdown: not by
+// hand, so that unless-stopped containers start again at the next boot.
+func (e *Engine) StopAll(timeout time.Duration) {
+	var wg sync.WaitGroup
+	for _, c := range e.List(false) {
+		wg.Go(func() { e.stop(c.Id, timeout, false) })
+	}
+	wg.Wait()
+}
+
+func (e *Engine) stop(ref string, timeout time.Duration, manual bool) error {
 	en, err := e.find(ref)
 	if err != nil {
 		return err
 	}
 	e.mu.Lock()
 	en.stopping = true
+	if manual {
+		en.c.ManuallyStopped = true
+		e.save(en.c)
+	}
 	c, done := en.c, en.done
 	running := c.State.Running
 	e.mu.Unlock()
@@ -728,6 +748,8 @@ func (e *Engine) Kill(ref string, sig unix.Signal) error {
 	c := en.c
 	if sig == unix.SIGKILL || sig == unix.SIGTERM {
 		en.stopping = true
+		c.ManuallyStopped = true
+		e.save(c)
 	}
 	e.mu.Unlock()
 	if !c.State.Running {

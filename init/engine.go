@@ -81,15 +81,11 @@ func runEngine() int {
 	return 0
 }
 
-// stopAll stops every running container at once, as docker stop would,
-// reaping while it waits.
+// stopAll stops the containers (engine.StopAll) while this goroutine
+// keeps reaping their first processes.
 func stopAll(e *engine.Engine, grace time.Duration, reaper *engine.Reaper, signals <-chan os.Signal) {
-	var wg sync.WaitGroup
-	for _, c := range e.List(false) {
-		wg.Go(func() { e.Stop(c.Id, grace) })
-	}
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() { e.StopAll(grace); close(done) }()
 	for {
 		select {
 		case <-done:
@@ -148,8 +144,8 @@ func startContainers(e *engine.Engine, c *config.Config, logf func(string, ...an
 		if _, declared := ct.Config.Labels[engine.DeclaredLabel]; declared || ct.State.Running || (p != "always" && p != "unless-stopped") {
 			continue
 		}
-		if p == "unless-stopped" && ct.State.Error == "" {
-			continue // stopped by the user before the reboot
+		if p == "unless-stopped" && ct.ManuallyStopped {
+			continue
 		}
 		if err := e.Start(ct.Id); err != nil {
 			logf("start %s: %v", ct.Name, err)
