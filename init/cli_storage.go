@@ -16,14 +16,12 @@ import (
 )
 
 // openStorage opens the host's thin pool as the config describes it.
-func openStorage() (*thinpool.Storage, thinpool.Config, error) {
+func openStorage() (*thinpool.Storage, error) {
 	c, err := config.Load(config.AppliancePath)
 	if err != nil {
-		return nil, thinpool.Config{}, err
+		return nil, err
 	}
-	cfg := poolConfig(c, os.Stderr)
-	st, err := thinpool.Open(cfg)
-	return st, cfg, err
+	return thinpool.Open(poolConfig(c, os.Stderr))
 }
 
 // infoVerb prints the host's containers, images and storage, as docker
@@ -99,7 +97,7 @@ func storageVerb(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: berth storage ls | create NAME [ORIGIN] | rm NAME | activate NAME | deactivate NAME | grow [SIZE]")
 		return 2
 	}
-	st, _, err := openStorage()
+	st, err := openStorage()
 	if err != nil {
 		fmt.Fprintf(stderr, "berth storage: %v\n", err)
 		return 1
