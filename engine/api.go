@@ -339,8 +339,27 @@ func (e *Engine) apiLoad(w http.ResponseWriter, r *http.Request) {
 
 func (e *Engine) apiImageCreate(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if from := q.Get("fromImage"); from != "" {
+		ref := from
+		if t := q.Get("tag"); t != "" {
+			ref += ":" + t
+		}
+		transport := e.opts.Transport
+		if transport == nil {
+			transport = http.DefaultTransport
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(200)
+		id, err := e.Images.Pull(ref, transport, progressWriter{w})
+		if err != nil {
+			json.NewEncoder(w).Encode(map[string]any{"errorDetail": map[string]string{"message": err.Error()}, "error": err.Error()})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"status": "Downloaded image " + ref + " (" + id + ")"})
+		return
+	}
 	if q.Get("fromSrc") != "-" {
-		reply(w, nil, fmt.Errorf("%w: pulling %s from a registry is not supported on this host; load or import it instead", ErrNotFound, q.Get("fromImage")))
+		reply(w, nil, errors.New("give fromImage to pull, or fromSrc=- to import"))
 		return
 	}
 	ref := q.Get("repo")

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
+	"golang.org/x/net/http/httpproxy"
 	"golang.org/x/sys/unix"
 
 	"berth/config"
@@ -36,6 +39,8 @@ type Options struct {
 	Network  *netconf.Network
 	Reaper   *Reaper
 	Log      io.Writer
+	// Transport is how images are pulled: the host's proxy settings.
+	Transport http.RoundTripper
 }
 
 // Engine owns images and containers.
@@ -826,4 +831,13 @@ func (e *Engine) RemoveImage(ref string, force bool) ([]map[string]string, error
 		return out, err
 	}
 	return append(out, map[string]string{"Deleted": img.ID}), nil
+}
+
+// ProxyTransport is an HTTP transport that goes through the proxies of
+// [network] http_proxy, https_proxy and no_proxy, as image pulls should.
+func ProxyTransport(n config.Network) http.RoundTripper {
+	proxy := (&httpproxy.Config{HTTPProxy: n.HTTPProxy, HTTPSProxy: n.HTTPSProxy, NoProxy: n.NoProxy}).ProxyFunc()
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = func(r *http.Request) (*url.URL, error) { return proxy(r.URL) }
+	return t
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/sys/unix"
 
@@ -732,4 +734,23 @@ func (s *ImageStore) Save(refs []string, w io.Writer) error {
 		}
 	}
 	return tarball.MultiRefWrite(byRef, w)
+}
+
+// Pull fetches ref from its registry through transport (which carries the
+// host's proxy settings) and stores it under ref.
+func (s *ImageStore) Pull(ref string, transport http.RoundTripper, progress io.Writer) (string, error) {
+	norm, err := NormalizeRef(ref)
+	if err != nil {
+		return "", err
+	}
+	r, err := name.ParseReference(ref, name.WithDefaultTag("latest"))
+	if err != nil {
+		return "", fmt.Errorf("images: %q is not an image reference: %w", ref, err)
+	}
+	fmt.Fprintf(progress, "Pulling %s from %s\n", norm, r.Context().RegistryStr())
+	img, err := remote.Image(r, remote.WithTransport(transport))
+	if err != nil {
+		return "", fmt.Errorf("images: pull %s: %w", norm, err)
+	}
+	return s.Add(img, []string{norm}, progress)
 }

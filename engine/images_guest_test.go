@@ -7,14 +7,19 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/sys/unix"
 
@@ -207,5 +212,42 @@ func TestMaliciousLayerRefused(t *testing.T) {
 	}
 	if list, _ := store.List(); len(list) != 0 {
 		t.Errorf("images left behind: %+v", list)
+	}
+}
+
+// TestPullFromRegistry pushes busybox to a registry served by this test
+// on 127.0.0.1 (go-containerregistry's own) and pulls it back.
+func TestPullFromRegistry(t *testing.T) {
+	store, st := testStore(t)
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: registry.New()}
+	go srv.Serve(l)
+	defer srv.Close()
+	ref := l.Addr().String() + "/tools/busybox:pulled"
+	img, err := tarball.ImageFromPath(bundledBusybox, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := name.ParseReference(ref)
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	id, err := store.Pull(ref, http.DefaultTransport, &progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.Get(ref)
+	if err != nil || got.ID != id {
+		t.Fatalf("pulled image: %v", err)
+	}
+	if !strings.Contains(progress.String(), "Pulling "+ref) {
+		t.Errorf("progress: %q", progress.String())
+	}
+	if _, err := os.Stat(filepath.Join(mounted(t, st, got), "bin/busybox")); err != nil {
+		t.Error(err)
 	}
 }

@@ -38,6 +38,7 @@ var verbs = map[string]verb{
 	"wait":    {usage: "berth wait CONTAINER...", help: "Wait for containers to stop; print their exit status", run: waitVerb},
 	"images":  {usage: "berth images [-q]", help: "List images", run: imagesVerb},
 	"load":    {usage: "berth load [-i FILE]", help: "Load images from a docker save tarball or OCI layout", run: loadVerb},
+	"pull":    {usage: "berth pull NAME[:TAG]", help: "Pull an image from a registry ([network] proxies apply)", run: pullVerb},
 	"save":    {usage: "berth save [-o FILE] IMAGE...", help: "Write images as a docker save tarball", run: saveVerb},
 	"import":  {usage: "berth import FILE|- [REPO[:TAG]]", help: "Make an image of a root filesystem tarball", run: importVerb},
 	"tag":     {usage: "berth tag IMAGE REPO[:TAG]", help: "Name an image", run: tagVerb},

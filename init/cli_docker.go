@@ -201,7 +201,7 @@ func create(req engine.CreateRequest, name string) (string, error) {
 	_, err := client().Do("POST", "/containers/create", q, req, &out)
 	var apiErr *engine.APIError
 	if errors.As(err, &apiErr) && apiErr.Status == 404 && strings.Contains(apiErr.Message, "image") {
-		return "", fmt.Errorf("unable to find image '%s' locally, and this host cannot pull: load it with berth load -i FILE (%v)", req.Image, err)
+		return "", fmt.Errorf("unable to find image '%s' locally: berth pull it, or load it with berth load -i FILE (%v)", req.Image, err)
 	}
 	return out.Id, err
 }
@@ -684,6 +684,22 @@ func saveVerb(args []string, stdout, stderr io.Writer) int {
 		w = file
 	}
 	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fail(stderr, 1, err)
+	}
+	return 0
+}
+
+func pullVerb(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: berth pull NAME[:TAG]")
+		return 2
+	}
+	resp, err := client().Do("POST", "/images/create", url.Values{"fromImage": {args[0]}}, nil, nil)
+	if err != nil {
+		return fail(stderr, 1, err)
+	}
+	defer resp.Body.Close()
+	if err := engine.JSONMessages(resp.Body, stdout); err != nil {
 		return fail(stderr, 1, err)
 	}
 	return 0

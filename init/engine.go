@@ -54,7 +54,8 @@ func runEngine() int {
 	reaper := engine.NewChildReaper()
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT)
-	e, err := engine.New(engine.Options{StateDir: StateDir, RunDir: "/run/berth", Storage: st, Network: network, Reaper: reaper, Log: os.Stdout})
+	e, err := engine.New(engine.Options{StateDir: StateDir, RunDir: "/run/berth", Storage: st, Network: network, Reaper: reaper, Log: os.Stdout,
+		Transport: engine.ProxyTransport(c.Network)})
 	if err != nil {
 		logf("%v", err)
 		return 1
