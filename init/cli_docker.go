@@ -615,6 +615,16 @@ func postArchive(path, endpoint string, q url.Values, stdout, stderr io.Writer) 
 		defer file.Close()
 		in = file
 	}
+	return postWithProgress(endpoint, q, in, stdout, stderr)
+}
+
+// postWithProgress sends a request whose answer is a stream of progress
+// messages (load, import, pull) and prints them.
+func postWithProgress(endpoint string, q url.Values, body io.Reader, stdout, stderr io.Writer) int {
+	var in any
+	if body != nil {
+		in = body
+	}
 	resp, err := client().Do("POST", endpoint, q, in, nil)
 	if err != nil {
 		return fail(stderr, 1, err)
@@ -694,13 +704,5 @@ func pullVerb(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: berth pull NAME[:TAG]")
 		return 2
 	}
-	resp, err := client().Do("POST", "/images/create", url.Values{"fromImage": {args[0]}}, nil, nil)
-	if err != nil {
-		return fail(stderr, 1, err)
-	}
-	defer resp.Body.Close()
-	if err := engine.JSONMessages(resp.Body, stdout); err != nil {
-		return fail(stderr, 1, err)
-	}
-	return 0
+	return postWithProgress("/images/create", url.Values{"fromImage": {args[0]}}, nil, stdout, stderr)
 }
