@@ -61,17 +61,6 @@ func (p positions) onLine(dotted string, near Pos) (string, Pos) {
 	return dotted, near
 }
 
-// firstValue returns the position of the first value whose dotted path is
-// the given key.
-func (p positions) firstValue(dotted string) (Pos, bool) {
-	for _, path := range p.order {
-		if indexRE.ReplaceAllString(path, "") == dotted {
-			return p.value(path), true
-		}
-	}
-	return Pos{}, false
-}
-
 // indexPositions scans a TOML document that has already been decoded
 // without error. Unexpected input ends the scan early; positions found up
 // to there are kept.

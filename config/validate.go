@@ -106,14 +106,15 @@ func parseHostPrefix(s string) (netip.Prefix, error) {
 	}
 	if pfx.Bits() < 31 {
 		network := pfx.Masked().Addr()
-		if pfx.Addr() == network || pfx.Addr() == lastAddr(pfx) {
+		if pfx.Addr() == network || pfx.Addr() == BroadcastAddr(pfx) {
 			return pfx, fmt.Errorf("%s is the network or broadcast address of %s, not a host address", pfx.Addr(), pfx.Masked())
 		}
 	}
 	return pfx, nil
 }
 
-func lastAddr(p netip.Prefix) netip.Addr {
+// BroadcastAddr is the last address of p's subnet.
+func BroadcastAddr(p netip.Prefix) netip.Addr {
 	a := p.Masked().Addr().As4()
 	hostBits := 32 - p.Bits()
 	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])

@@ -124,7 +124,7 @@ func (e *Engine) save(c *Container) error {
 	if err != nil {
 		return err
 	}
-	return writeFileSync(filepath.Join(e.dir(c.Id), "config.json"), b)
+	return thinpool.WriteFileDurable(filepath.Join(e.dir(c.Id), "config.json"), b)
 }
 
 func processAlive(pid int) bool {

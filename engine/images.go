@@ -141,31 +141,10 @@ func (s *ImageStore) repositories(write func(map[string]string) error) (map[stri
 		return nil, err
 	}
 	b, _ := json.MarshalIndent(repos, "", "  ")
-	if err := writeFileSync(path, b); err != nil {
+	if err := thinpool.WriteFileDurable(path, b); err != nil {
 		return nil, fmt.Errorf("images: %w", err)
 	}
 	return repos, nil
-}
-
-// writeFileSync writes path durably through a temporary file.
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Add stores img under tags: each layer not yet present is extracted onto
@@ -197,7 +176,7 @@ func (s *ImageStore) Add(img v1.Image, tags []string, progress io.Writer) (strin
 			return "", err
 		}
 	}
-	if err := writeFileSync(filepath.Join(s.dir, "configs", strings.TrimPrefix(id, "sha256:")+".json"), raw); err != nil {
+	if err := thinpool.WriteFileDurable(filepath.Join(s.dir, "configs", strings.TrimPrefix(id, "sha256:")+".json"), raw); err != nil {
 		return "", fmt.Errorf("images: %w", err)
 	}
 	_, err = s.repositories(func(repos map[string]string) error {
@@ -233,7 +212,7 @@ func (s *ImageStore) ensureLayer(parent, chain, diffID string, l v1.Layer, what 
 		s.storage.Remove(dev)
 		return fmt.Errorf("images: %s %s: %w", what, short(diffID), err)
 	}
-	if err := writeFileSync(marker, []byte(diffID)); err != nil {
+	if err := thinpool.WriteFileDurable(marker, []byte(diffID)); err != nil {
 		return fmt.Errorf("images: %w", err)
 	}
 	fmt.Fprintf(progress, "%s %s: %.1f MB in %.1f s\n", what, short(diffID), float64(n)/1e6, time.Since(start).Seconds())

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"berth/config"
 )
 
 // IPAM hands out the addresses of the bridge's subnet, one per owner (a
@@ -84,7 +86,7 @@ func nextFree(st *ipamState, gateway netip.Prefix) (netip.Addr, error) {
 	if last, err := netip.ParseAddr(st.Last); err == nil && subnet.Contains(last) {
 		start = last.Next()
 	}
-	broadcast := lastAddr(subnet)
+	broadcast := config.BroadcastAddr(subnet)
 	for a, wrapped := start, false; ; a = a.Next() {
 		if !subnet.Contains(a) || a == broadcast {
 			if wrapped {
@@ -103,14 +105,6 @@ func nextFree(st *ipamState, gateway netip.Prefix) (netip.Addr, error) {
 		}
 	}
 	return netip.Addr{}, fmt.Errorf("netconf: every address of %s is in use", subnet)
-}
-
-// lastAddr is the broadcast address of p.
-func lastAddr(p netip.Prefix) netip.Addr {
-	a := p.Masked().Addr().As4()
-	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-	v |= 1<<(32-p.Bits()) - 1
-	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 // update runs f on the record under an exclusive lock and saves it. A

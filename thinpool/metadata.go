@@ -74,14 +74,20 @@ func loadMetadata(path string) (*Metadata, error) {
 	return m, nil
 }
 
-// save writes m to path durably: a temporary file, fsync, rename, and an
-// fsync of the directory, so a crash leaves either the old or the new
-// record, never a torn one.
+// save writes m to path durably (WriteFileDurable).
 func (m *Metadata) save(path string) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
+	return WriteFileDurable(path, b)
+}
+
+// WriteFileDurable writes b to path through a temporary file, fsync,
+// rename and an fsync of the directory, so that a crash leaves either the
+// old or the new content, never a torn one. Every record berth keeps on
+// the state disk is written this way.
+func WriteFileDurable(path string, b []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
