@@ -1,13 +1,13 @@
 package engine
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"runtime"
@@ -91,6 +91,35 @@ func (e *Engine) Handler(version string) http.Handler {
 		reply(w, nil, e.Remove(r.PathValue("id"), r.URL.Query().Get("force") == "1" || r.URL.Query().Get("force") == "true"))
 	})
 	mux.HandleFunc("GET /containers/{id}/logs", e.apiLogs)
+	mux.HandleFunc("POST /containers/{id}/attach", e.apiAttach)
+	mux.HandleFunc("POST /containers/{id}/resize", func(w http.ResponseWriter, r *http.Request) {
+		en, err := e.find(r.PathValue("id"))
+		if err == nil {
+			err = en.logs.resize(sizeParam(r))
+		}
+		reply(w, nil, err)
+	})
+	mux.HandleFunc("POST /containers/{id}/exec", func(w http.ResponseWriter, r *http.Request) {
+		var cfg ExecConfig
+		if err := json.NewDecoder(r.Body).Decode(&cfg); err != nil {
+			writeJSON(w, 400, map[string]string{"message": "bad request body: " + err.Error()})
+			return
+		}
+		id, err := e.ExecCreate(r.PathValue("id"), cfg)
+		if err != nil {
+			reply(w, nil, err)
+			return
+		}
+		writeJSON(w, 201, map[string]string{"Id": id})
+	})
+	mux.HandleFunc("POST /exec/{id}/start", e.apiExecStart)
+	mux.HandleFunc("POST /exec/{id}/resize", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, nil, e.ExecResize(r.PathValue("id"), sizeParam(r)))
+	})
+	mux.HandleFunc("GET /exec/{id}/json", func(w http.ResponseWriter, r *http.Request) {
+		x, err := e.ExecInspect(r.PathValue("id"))
+		reply(w, x, err)
+	})
 	mux.HandleFunc("GET /images/json", func(w http.ResponseWriter, r *http.Request) {
 		imgs, err := e.Images.List()
 		reply(w, imageSummaries(imgs), err)
@@ -188,7 +217,7 @@ func (e *Engine) apiCreate(w http.ResponseWriter, r *http.Request) {
 		Restart:    config.RestartPolicy{Name: req.HostConfig.RestartPolicy.Name, MaximumRetryCount: req.HostConfig.RestartPolicy.MaximumRetryCount},
 		AutoRemove: req.HostConfig.AutoRemove, Memory: req.HostConfig.Memory, CPUs: float64(req.HostConfig.NanoCpus) / 1e9,
 		PidsLimit: req.HostConfig.PidsLimit, CapAdd: req.HostConfig.CapAdd, CapDrop: req.HostConfig.CapDrop,
-		ReadOnly: req.HostConfig.ReadonlyRootfs, Tty: req.Tty, OpenStdin: req.OpenStdin}
+		ReadOnly: req.HostConfig.ReadonlyRootfs, Tty: req.Tty, OpenStdin: req.OpenStdin, StdinOnce: req.StdinOnce}
 	if req.Entrypoint != nil {
 		o.Entrypoint, o.EntrypointSet = *req.Entrypoint, true
 	}
@@ -243,26 +272,6 @@ const (
 	streamStdout = 1
 	streamStderr = 2
 )
-
-// frameWriter writes Docker's multiplexed stream: each chunk preceded by
-// an 8-byte header, the stream number and the length.
-type frameWriter struct {
-	w      io.Writer
-	stream byte
-}
-
-func (f frameWriter) Write(p []byte) (int, error) {
-	hdr := make([]byte, 8)
-	hdr[0] = f.stream
-	binary.BigEndian.PutUint32(hdr[4:], uint32(len(p)))
-	if _, err := f.w.Write(append(hdr, p...)); err != nil {
-		return 0, err
-	}
-	if fl, ok := f.w.(http.Flusher); ok {
-		fl.Flush()
-	}
-	return len(p), nil
-}
 
 func (e *Engine) apiLogs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -414,4 +423,100 @@ func (e *Engine) apiInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, 200, map[string]any{"Containers": len(cs), "ContainersRunning": running, "ContainersStopped": len(cs) - running,
 		"Images": len(imgs), "Driver": "devicemapper", "Pool": info})
+}
+
+func truthy(q url.Values, key string) bool { return q.Get(key) == "1" || q.Get(key) == "true" }
+
+func sizeParam(r *http.Request) Winsize {
+	h, _ := strconv.Atoi(r.URL.Query().Get("h"))
+	w, _ := strconv.Atoi(r.URL.Query().Get("w"))
+	return Winsize{Height: uint16(h), Width: uint16(w)}
+}
+
+// hijack takes the connection over from the HTTP server for a raw
+// stream, as Docker's attach and exec do: 101 when the client asked to
+// upgrade, else 200, then the stream both ways.
+func hijack(w http.ResponseWriter, r *http.Request) (net.Conn, io.Reader, error) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("engine: the connection cannot carry a stream")
+	}
+	conn, rw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	const stream = "Content-Type: application/vnd.docker.raw-stream\r\n"
+	if strings.EqualFold(r.Header.Get("Upgrade"), "tcp") {
+		io.WriteString(conn, "HTTP/1.1 101 UPGRADED\r\n"+stream+"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+	} else {
+		io.WriteString(conn, "HTTP/1.1 200 OK\r\n"+stream+"\r\n")
+	}
+	return conn, rw.Reader, nil
+}
+
+// apiAttach is POST /containers/{id}/attach: the container's output as it
+// comes (after its log so far with logs=1), and the client's input to its
+// stdin with stdin=1, until the run ends. Attaching before start, as
+// docker run does, misses nothing.
+func (e *Engine) apiAttach(w http.ResponseWriter, r *http.Request) {
+	en, err := e.find(r.PathValue("id"))
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	q := r.URL.Query()
+	a := &attachment{stdout: truthy(q, "stdout"), stderr: truthy(q, "stderr")}
+	if !a.stdout && !a.stderr && !truthy(q, "stdin") {
+		a.stdout, a.stderr = true, true
+	}
+	conn, in, err := hijack(w, r)
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	defer conn.Close()
+	a.w = conn
+	if truthy(q, "logs") {
+		e.mu.Lock()
+		tty := en.c.Config.Tty
+		e.mu.Unlock()
+		var stdout, stderr io.Writer = frameWriter{conn, streamStdout}, frameWriter{conn, streamStderr}
+		if tty {
+			stdout, stderr = conn, conn
+		}
+		en.logs.write(LogOptions{Tail: -1, Stdout: a.stdout, Stderr: a.stderr}, stdout, stderr, nil)
+	}
+	if q.Get("stream") == "0" || q.Get("stream") == "false" {
+		return
+	}
+	en.logs.attach(a)
+	if truthy(q, "stdin") {
+		go en.logs.feedStdin(in, a)
+	}
+	<-a.done
+}
+
+// apiExecStart is POST /exec/{id}/start: detached, it starts the command
+// and answers; else it streams as attach does until the command ends.
+func (e *Engine) apiExecStart(w http.ResponseWriter, r *http.Request) {
+	var body struct{ Detach, Tty bool }
+	json.NewDecoder(r.Body).Decode(&body)
+	id := r.PathValue("id")
+	if _, err := e.ExecInspect(id); err != nil {
+		reply(w, nil, err)
+		return
+	}
+	if body.Detach {
+		reply(w, nil, e.ExecStart(id, nil, nil))
+		return
+	}
+	conn, in, err := hijack(w, r)
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	defer conn.Close()
+	if err := e.ExecStart(id, conn, in); err != nil {
+		frameWriter{conn, streamStderr}.Write([]byte("berth: " + err.Error() + "\n"))
+	}
 }

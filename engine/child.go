@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opencontainers/selinux/go-selinux"
+	"github.com/opencontainers/selinux/go-selinux/label"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,7 +43,8 @@ type childSpec struct {
 	Binds      []bindMount
 	ReadOnly   bool
 	Caps       []string
-	Tty        bool
+	// SELinux labels; empty when SELinux is not enabled.
+	ProcessLabel, MountLabel string
 }
 
 type bindMount struct {
@@ -105,7 +108,7 @@ func setUpContainer(s *childSpec) error {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
 	root := s.RootMount
-	if err := unix.Mount(s.RootDevice, root, "ext4", 0, ""); err != nil {
+	if err := unix.Mount(s.RootDevice, root, "ext4", 0, label.FormatMountLabel("", s.MountLabel)); err != nil {
 		return fmt.Errorf("mount the container's root %s: %w", s.RootDevice, err)
 	}
 	if err := mountSystem(root); err != nil {
@@ -148,6 +151,11 @@ func setUpContainer(s *childSpec) error {
 	argv0, err := lookPath(s.Args[0], env)
 	if err != nil {
 		return err
+	}
+	if s.ProcessLabel != "" {
+		if err := selinux.SetExecLabel(s.ProcessLabel); err != nil {
+			return fmt.Errorf("SELinux label %s: %w", s.ProcessLabel, err)
+		}
 	}
 	if err := dropPrivileges(cred, s.Caps); err != nil {
 		return err

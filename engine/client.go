@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -16,12 +17,13 @@ import (
 // Client talks to the engine's API over its unix socket; the CLI uses
 // nothing else.
 type Client struct {
+	path string
 	http *http.Client
 }
 
 // NewClient returns a client for the socket at path.
 func NewClient(path string) *Client {
-	return &Client{http: &http.Client{Transport: &http.Transport{
+	return &Client{path: path, http: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", path)
 		}}}}
@@ -83,6 +85,51 @@ func (c *Client) Do(method, path string, query url.Values, in any, out any) (*ht
 		return resp, json.NewDecoder(resp.Body).Decode(out)
 	}
 	return resp, nil
+}
+
+// Hijack sends a request that turns the connection into a raw stream
+// both ways, as attach and exec start do, and returns the connection and
+// a reader of what the engine sends.
+func (c *Client) Hijack(method, path string, query url.Values, in any) (*net.UnixConn, io.Reader, error) {
+	conn, err := net.Dial("unix", c.path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot reach the berth engine at %s: %w (is it running? the console shows its messages)", c.path, err)
+	}
+	var body []byte
+	if in != nil {
+		if body, err = json.Marshal(in); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	u := "http://berth" + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, _ := http.NewRequest(method, u, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "tcp")
+	if err := req.Write(conn); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	if resp.StatusCode >= 400 {
+		defer conn.Close()
+		var m struct{ Message string }
+		b, _ := io.ReadAll(resp.Body)
+		if json.Unmarshal(b, &m) != nil || m.Message == "" {
+			m.Message = strings.TrimSpace(string(b))
+		}
+		return nil, nil, &APIError{Status: resp.StatusCode, Message: m.Message}
+	}
+	return conn.(*net.UnixConn), br, nil
 }
 
 // Demux copies Docker's multiplexed stream to stdout and stderr.

@@ -30,6 +30,10 @@ type Container struct {
 	NetworkSettings NetworkSettings
 	Mounts          []MountPoint
 	LogPath         string
+	// ProcessLabel and MountLabel are the container's SELinux labels, with
+	// an MCS pair of its own; empty when SELinux is not enabled.
+	ProcessLabel string
+	MountLabel   string
 }
 
 // State is the container's run state.
@@ -59,6 +63,7 @@ type ContainerConfig struct {
 	ExposedPorts map[string]struct{}
 	Tty          bool
 	OpenStdin    bool
+	StdinOnce    bool // stdin closes when the first attached client's input ends (docker run -i)
 	Labels       map[string]string
 }
 

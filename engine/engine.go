@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
+	"github.com/opencontainers/selinux/go-selinux"
+	"github.com/opencontainers/selinux/go-selinux/label"
 	"golang.org/x/net/http/httpproxy"
 	"golang.org/x/sys/unix"
 
@@ -41,6 +43,11 @@ type Options struct {
 	Log      io.Writer
 	// Transport is how images are pulled: the host's proxy settings.
 	Transport http.RoundTripper
+	// Keeper is PID 1's keeper of running containers (nil in tests that
+	// run an engine alone), and Held the runs it kept while no engine ran:
+	// the engine re-adopts them.
+	Keeper *KeeperLink
+	Held   map[string]HeldRun
 }
 
 // Engine owns images and containers.
@@ -49,7 +56,9 @@ type Engine struct {
 	Images *ImageStore
 
 	mu         sync.Mutex
-	containers map[string]*entry // by id
+	containers map[string]*entry               // by id
+	adopted    map[string]chan unix.WaitStatus // exits of re-adopted runs, which PID 1 reaps
+	execs      map[string]*execRun             // docker exec instances, by id
 }
 
 // entry is a container with what the engine holds while it runs.
@@ -71,7 +80,7 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{opts: opts, Images: images, containers: map[string]*entry{}}
+	e := &Engine{opts: opts, Images: images, containers: map[string]*entry{}, adopted: map[string]chan unix.WaitStatus{}}
 	if err := os.MkdirAll(e.containersDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -89,15 +98,67 @@ func New(opts Options) (*Engine, error) {
 			continue
 		}
 		en := &entry{c: c, done: make(chan struct{}), logs: newLogBook(c.LogPath)}
+		e.containers[c.Id] = en
+		if c.ProcessLabel != "" {
+			selinux.ReserveLabel(c.ProcessLabel)
+		}
+		if held, ok := opts.Held[c.Id]; ok && c.State.Running && held.Pid == c.State.Pid {
+			if err := e.adopt(en, held); err == nil {
+				continue
+			} else {
+				e.logf("engine: re-adopt %s: %v", ShortID(c.Id), err)
+			}
+		}
 		close(en.done)
-		if c.State.Running && !processAlive(c.State.Pid) {
+		if c.State.Running && (opts.Keeper != nil || !processAlive(c.State.Pid)) {
 			c.State = State{Status: "exited", ExitCode: 255, StartedAt: c.State.StartedAt, FinishedAt: time.Now().UTC(),
 				Error: "the host stopped while the container ran"}
 			e.save(c)
 		}
-		e.containers[c.Id] = en
+	}
+	for id, h := range opts.Held {
+		if _, ok := e.adopted[id]; !ok {
+			for _, f := range h.Files {
+				f.Close()
+			}
+			opts.Keeper.drop(id)
+		}
+	}
+	if opts.Keeper != nil {
+		go opts.Keeper.serve(e.adoptedExit)
 	}
 	return e, nil
+}
+
+// adopt takes over a run that PID 1 kept while the engine was away: its
+// output is copied into the log again, and PID 1, which reaps it now,
+// reports its end.
+func (e *Engine) adopt(en *entry, h HeldRun) error {
+	if err := en.logs.resume(h.Files, en.c.Config.StdinOnce); err != nil {
+		return err
+	}
+	exited := make(chan unix.WaitStatus, 1)
+	if h.Status != nil {
+		exited <- *h.Status
+	}
+	e.adopted[en.c.Id] = exited
+	e.logf("engine: re-adopted container %s (pid %d)", strings.TrimPrefix(en.c.Name, "/"), h.Pid)
+	go e.monitor(en, exited)
+	return nil
+}
+
+// adoptedExit receives, from PID 1, the end of a re-adopted run.
+func (e *Engine) adoptedExit(id string, ws unix.WaitStatus) {
+	e.mu.Lock()
+	ch, ok := e.adopted[id]
+	delete(e.adopted, id)
+	e.mu.Unlock()
+	if ok {
+		select {
+		case ch <- ws:
+		default:
+		}
+	}
 }
 
 func (e *Engine) logf(format string, args ...any) {
@@ -155,6 +216,7 @@ type CreateOptions struct {
 	Links      []config.Link
 	Tty        bool
 	OpenStdin  bool
+	StdinOnce  bool
 	Labels     map[string]string
 	// EntrypointSet is true when Entrypoint was given, even empty.
 	EntrypointSet bool
@@ -209,7 +271,7 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 		State: State{Status: "created"},
 		Config: ContainerConfig{Hostname: o.Hostname, User: o.User, Env: mergeEnv(ic.Env, o.Env), Cmd: cmd,
 			Entrypoint: entrypoint, Image: o.Image, WorkingDir: o.Workdir, ExposedPorts: map[string]struct{}{},
-			Tty: o.Tty, OpenStdin: o.OpenStdin, Labels: o.Labels},
+			Tty: o.Tty, OpenStdin: o.OpenStdin, StdinOnce: o.StdinOnce, Labels: o.Labels},
 		HostConfig: HostConfig{PortBindings: map[string][]PortBinding{}, PublishAllPorts: o.PublishAll,
 			RestartPolicy: RestartPolicy{Name: o.Restart.Name, MaximumRetryCount: o.Restart.MaximumRetryCount},
 			AutoRemove:    o.AutoRemove, Memory: o.Memory, NanoCpus: int64(o.CPUs * 1e9), PidsLimit: o.PidsLimit,
@@ -218,6 +280,12 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 	}
 	if c.Config.Hostname == "" {
 		c.Config.Hostname = ShortID(id)
+	}
+	if selinux.GetEnabled() {
+		// A unique MCS pair per container keeps containers apart.
+		if c.ProcessLabel, c.MountLabel, err = label.InitLabels(nil); err != nil {
+			return nil, fmt.Errorf("engine: SELinux labels: %w", err)
+		}
 	}
 	if c.Config.User == "" {
 		c.Config.User = ic.User
@@ -413,8 +481,9 @@ func (e *Engine) start(c *Container, en *entry) (int, <-chan unix.WaitStatus, er
 	}
 	caps, _ := Caps(c.HostConfig.CapAdd, c.HostConfig.CapDrop)
 	spec := childSpec{ID: id, RootDevice: dev, RootMount: rootMount, Hostname: c.Config.Hostname,
-		Args: append([]string{c.Path}, c.Args...), Env: c.Config.Env, Workdir: c.Config.WorkingDir,
-		User: c.Config.User, ReadOnly: c.HostConfig.ReadonlyRootfs, Caps: caps}
+		Args: append([]string{c.Path}, c.Args...), Env: e.runEnv(c), Workdir: c.Config.WorkingDir,
+		User: c.Config.User, ReadOnly: c.HostConfig.ReadonlyRootfs, Caps: caps, ProcessLabel: c.ProcessLabel,
+		MountLabel: c.MountLabel}
 	for _, m := range c.Mounts {
 		spec.Binds = append(spec.Binds, bindMount{Source: m.Source, Target: m.Destination, ReadOnly: !m.RW})
 	}
@@ -432,32 +501,40 @@ func (e *Engine) start(c *Container, en *entry) (int, <-chan unix.WaitStatus, er
 	}
 	defer specW.Close()
 	defer syncW.Close()
-	stdout, stderr, err := en.logs.pipes()
+	streams, err := en.logs.open(c.Config.Tty, c.Config.OpenStdin, c.Config.StdinOnce, Winsize{})
 	if err != nil {
 		return 0, nil, err
 	}
 	cmd := exec.Command("/proc/self/exe", ChildArg)
 	cmd.ExtraFiles = []*os.File{specR, syncR}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if streams.Stdin != nil {
+		cmd.Stdin = streams.Stdin
+	}
+	cmd.Stdout, cmd.Stderr = streams.Stdout, streams.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWIPC |
 			unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP,
 		UseCgroupFD: true, CgroupFD: int(cgDir.Fd()), Setsid: true,
+		Setctty: c.Config.Tty, Ctty: 0,
 	}
 	pid, exited, err := e.opts.Reaper.Start(cmd)
 	specR.Close()
 	syncR.Close()
-	stdout.Close()
-	stderr.Close()
+	streams.closeContainerEnds()
 	if err != nil {
+		en.logs.wait()
 		cg.Delete()
 		return 0, nil, fmt.Errorf("engine: start the container's process: %w", err)
 	}
 	fail := func(err error) (int, <-chan unix.WaitStatus, error) {
 		unix.Kill(pid, unix.SIGKILL)
 		<-exited
+		en.logs.wait()
 		e.cleanUp(c)
 		return 0, nil, err
+	}
+	if err := e.opts.Keeper.hold(id, pid, streams.Engine); err != nil {
+		e.logf("engine: PID 1 does not keep container %s: %v", ShortID(id), err)
 	}
 	if err := json.NewEncoder(specW).Encode(spec); err != nil {
 		return fail(err)
@@ -576,6 +653,8 @@ func (e *Engine) cleanUp(c *Container) {
 func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
 	ws := <-exited
 	en.logs.wait()
+	e.opts.Keeper.drop(en.c.Id)
+	e.forgetExecs(en.c.Id)
 	code := ws.ExitStatus()
 	if ws.Signaled() {
 		code = 128 + int(ws.Signal())
@@ -610,6 +689,17 @@ func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
 		}
 		if err := e.Start(c.Id); err != nil {
 			e.logf("engine: restart %s: %v", strings.TrimPrefix(c.Name, "/"), err)
+		}
+	}
+}
+
+// forgetExecs drops the exec instances of a container whose run ended.
+func (e *Engine) forgetExecs(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for xid, x := range e.execs {
+		if x.inspect.ContainerID == id {
+			delete(e.execs, xid)
 		}
 	}
 }
@@ -785,6 +875,7 @@ func (e *Engine) Remove(ref string, force bool) error {
 	if err := e.opts.Storage.Remove(id); err != nil && !strings.Contains(err.Error(), "no device") {
 		return err
 	}
+	selinux.ReleaseLabel(en.c.ProcessLabel)
 	e.mu.Lock()
 	delete(e.containers, id)
 	e.mu.Unlock()

@@ -16,6 +16,16 @@ type Reaper struct {
 	mu      sync.Mutex
 	waiters map[int]chan unix.WaitStatus
 	own     bool // reap only the children started through Start
+	// unclaimed, when set, is told of every reaped child nobody waited
+	// for: PID 1 passes it to its keeper, for containers whose engine died.
+	unclaimed func(pid int, ws unix.WaitStatus) bool
+}
+
+// OnUnclaimed sets what is told of reaped children nobody waited for.
+func (r *Reaper) OnUnclaimed(f func(pid int, ws unix.WaitStatus) bool) {
+	r.mu.Lock()
+	r.unclaimed = f
+	r.mu.Unlock()
 }
 
 // NewReaper returns a reaper; call ReapAll on every SIGCHLD.
@@ -75,6 +85,8 @@ func (r *Reaper) ReapAll() {
 		if ch, ok := r.waiters[pid]; ok {
 			ch <- ws
 			delete(r.waiters, pid)
+		} else if r.unclaimed != nil {
+			r.unclaimed(pid, ws)
 		}
 	}
 }

@@ -29,6 +29,9 @@ type system struct {
 	storage      *thinpool.Storage // nil until the pool is open
 	network      *netconf.Network  // nil until the bridge is up
 	engine       *engineSupervisor // nil until the engine is started
+	// keeper holds the streams and exit statuses of running containers
+	// while no engine runs, so that a restarted engine re-adopts them.
+	keeper *engine.Keeper
 }
 
 // step is one boot step. A step that fails is reported and boot goes on,
@@ -77,6 +80,8 @@ func runInit() {
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPWR)
 	s.reaper = engine.NewReaper()
+	s.keeper = engine.NewKeeper(s.logf)
+	s.reaper.OnUnclaimed(s.keeper.Reaped)
 	s.reaper.ReapAll() // children that exited before the first SIGCHLD
 
 	// Ask the kernel to send SIGINT for ctrl-alt-del instead of rebooting

@@ -27,7 +27,9 @@ var verbs = map[string]verb{
 	"config":  {usage: "berth config check FILE", help: "Check a berth.toml; errors name file:line:col and the field", run: configVerb},
 	"run":     {usage: "berth run [OPTIONS] IMAGE [CMD...]", help: "Run a command in a new container", run: runVerb},
 	"create":  {usage: "berth create [OPTIONS] IMAGE [CMD...]", help: "Create a container", run: createVerb},
-	"start":   {usage: "berth start [-a] CONTAINER...", help: "Start stopped containers", run: startVerb},
+	"start":   {usage: "berth start [-a] [-i] CONTAINER...", help: "Start stopped containers", run: startVerb},
+	"attach":  {usage: "berth attach [--no-stdin] CONTAINER", help: "Attach the console to a running container (ctrl-p ctrl-q detaches)", run: attachVerb},
+	"exec":    {usage: "berth exec [-d] [-i] [-t] CONTAINER CMD...", help: "Run a command in a running container", run: execVerb},
 	"stop":    {usage: "berth stop [-t N] CONTAINER...", help: "Stop containers (SIGTERM, then SIGKILL)", run: stopVerb("stop")},
 	"restart": {usage: "berth restart [-t N] CONTAINER...", help: "Restart containers", run: stopVerb("restart")},
 	"kill":    {usage: "berth kill [-s SIGNAL] CONTAINER...", help: "Send a signal to containers", run: killVerb},
@@ -88,6 +90,12 @@ func versionVerb(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "berth version %s\ngit commit:    %s\nkernel:        %s\ngo version:    %s\n",
 		version, commit, kernel, runtime.Version())
+	// The engine's side, as docker version shows the server's, when one
+	// answers (on the build machine none does).
+	var server map[string]string
+	if _, err := client().Do("GET", "/version", nil, nil, &server); err == nil {
+		fmt.Fprintf(stdout, "server:        engine %s, API %s\n", server["Version"], server["ApiVersion"])
+	}
 	return 0
 }
 

@@ -134,12 +134,12 @@ func (c *createFlags) request(f *flags) (engine.CreateRequest, error) {
 	if len(args) == 0 {
 		return engine.CreateRequest{}, errors.New("an image name is required: berth run [OPTIONS] IMAGE [COMMAND] [ARG...]")
 	}
-	if c.tty {
-		return engine.CreateRequest{}, errors.New("interactive terminals (-t) are not supported yet; run with -d and use berth logs")
-	}
 	req := engine.CreateRequest{}
 	req.Image, req.Cmd = args[0], args[1:]
 	req.WorkingDir, req.User, req.Hostname, req.OpenStdin = c.workdir, c.user, c.hostname, c.interactive
+	// As Docker's CLI: the stdin of a container attached with -i ends
+	// when the CLI's does.
+	req.Tty, req.StdinOnce = c.tty, c.interactive && !c.detach
 	for _, e := range c.env {
 		if !strings.Contains(e, "=") {
 			e += "=" + os.Getenv(e) // docker run -e NAME passes the caller's value
@@ -233,38 +233,41 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	if status != 0 {
 		return status
 	}
-	if _, err := client().Do("POST", "/containers/"+id+"/start", nil, nil, nil); err != nil {
+	removeIfRm := func() {
 		if c.rm {
-			client().Do("DELETE", "/containers/"+id, url.Values{"force": {"true"}}, nil, nil)
+			if _, err := client().Do("DELETE", "/containers/"+id, url.Values{"force": {"true"}}, nil, nil); err != nil {
+				fail(stderr, 1, err)
+			}
 		}
+	}
+	var s session
+	if !c.detach {
+		// Attached before it starts, nothing of its output is missed.
+		var err error
+		if s, err = attachTo(id, c.tty, c.interactive); err != nil {
+			removeIfRm()
+			return fail(stderr, engine.ExitEngineError, err)
+		}
+	}
+	if _, err := client().Do("POST", "/containers/"+id+"/start", nil, nil, nil); err != nil {
+		removeIfRm()
 		return fail(stderr, engine.ExitEngineError, err)
 	}
 	if c.detach {
 		fmt.Fprintln(stdout, id)
 		return 0
 	}
-	status = attach(id, stdout, stderr)
-	if c.rm {
-		if _, err := client().Do("DELETE", "/containers/"+id, url.Values{"force": {"true"}}, nil, nil); err != nil {
-			fail(stderr, 1, err)
-		}
+	if c.tty {
+		resizeTo("/containers/" + id)
+	} else {
+		defer proxySignals(id)()
 	}
+	if s.stream(stdout, stderr) {
+		return 0 // detached: the container runs on, --rm or not
+	}
+	status = waitExit(id, stderr)
+	removeIfRm()
 	return status
-}
-
-// attach streams the container's output until it ends and returns its
-// exit status.
-func attach(id string, stdout, stderr io.Writer) int {
-	resp, err := client().Do("GET", "/containers/"+id+"/logs", url.Values{"follow": {"1"}, "stdout": {"1"}, "stderr": {"1"}}, nil, nil)
-	if err == nil {
-		engine.Demux(resp.Body, stdout, stderr)
-		resp.Body.Close()
-	}
-	var w struct{ StatusCode int }
-	if _, err := client().Do("POST", "/containers/"+id+"/wait", nil, nil, &w); err != nil {
-		return fail(os.Stderr, engine.ExitEngineError, err)
-	}
-	return w.StatusCode
 }
 
 func createVerb(args []string, stdout, stderr io.Writer) int {
@@ -281,17 +284,42 @@ func startVerb(args []string, stdout, stderr io.Writer) int {
 	f.boolVar(&attachOut, "a", "attach")
 	f.boolVar(&interactive, "i", "interactive")
 	if f.parse(args) != nil || f.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: berth start [-a] CONTAINER...")
+		fmt.Fprintln(stderr, "usage: berth start [-a] [-i] CONTAINER...")
+		return 2
+	}
+	if (attachOut || interactive) && f.NArg() > 1 {
+		fmt.Fprintln(stderr, "berth: you cannot start and attach to more than one container at once")
 		return 2
 	}
 	status := 0
 	for _, name := range f.Args() {
+		var s session
+		if attachOut || interactive {
+			var c engine.Container
+			if _, err := client().Do("GET", "/containers/"+name+"/json", nil, nil, &c); err != nil {
+				return fail(stderr, 1, err)
+			}
+			var err error
+			if s, err = attachTo(c.Id, c.Config.Tty, interactive && c.Config.OpenStdin); err != nil {
+				return fail(stderr, 1, err)
+			}
+			name = c.Id
+		}
 		if _, err := client().Do("POST", "/containers/"+name+"/start", nil, nil, nil); err != nil {
+			if s.conn != nil {
+				s.conn.Close()
+			}
 			status = fail(stderr, 1, err)
 			continue
 		}
-		if attachOut {
-			return attach(name, stdout, stderr)
+		if s.conn != nil {
+			if s.tty {
+				resizeTo("/containers/" + name)
+			}
+			if s.stream(stdout, stderr) {
+				return 0
+			}
+			return waitExit(name, stderr)
 		}
 		fmt.Fprintln(stdout, name)
 	}

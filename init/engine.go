@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -25,6 +26,9 @@ import (
 
 // EngineArg is the argument that makes berth the engine; PID 1 starts it.
 const EngineArg = "__engine"
+
+// EnginePIDFile holds the pid of the running engine.
+const EnginePIDFile = "/run/berth/engine.pid"
 
 // runEngine is the engine process: it owns images and containers and
 // serves the API. PID 1 starts it in a mount namespace of its own, so the
@@ -54,8 +58,14 @@ func runEngine() int {
 	reaper := engine.NewChildReaper()
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT)
-	e, err := engine.New(engine.Options{StateDir: StateDir, RunDir: "/run/berth", Storage: st, Network: network, Reaper: reaper, Log: os.Stdout,
-		Transport: engine.ProxyTransport(c.Network)})
+	opts := engine.Options{StateDir: StateDir, RunDir: "/run/berth", Storage: st, Network: network, Reaper: reaper, Log: os.Stdout,
+		Transport: engine.ProxyTransport(c.Network)}
+	if fd, err := strconv.Atoi(os.Getenv(engine.KeeperFDEnv)); err == nil {
+		if opts.Keeper, opts.Held, err = engine.OpenKeeper(os.NewFile(uintptr(fd), "keeper")); err != nil {
+			logf("%v: running containers will not survive an engine restart", err)
+		}
+	}
+	e, err := engine.New(opts)
 	if err != nil {
 		logf("%v", err)
 		return 1
@@ -188,10 +198,20 @@ func (sup *engineSupervisor) start(s *system) error {
 	cmd := exec.Command("/proc/self/exe", EngineArg)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
+	keeper, err := s.keeper.Connect()
+	if err != nil {
+		s.logf("%v: running containers will not survive an engine restart", err)
+	} else {
+		cmd.ExtraFiles = []*os.File{keeper}
+		cmd.Env = append(os.Environ(), engine.KeeperFDEnv+"=3")
+		defer keeper.Close()
+	}
 	pid, done, err := s.reaper.Start(cmd)
 	if err != nil {
 		return fmt.Errorf("start the engine: %w", err)
 	}
+	os.MkdirAll(filepath.Dir(EnginePIDFile), 0o755)
+	os.WriteFile(EnginePIDFile, []byte(strconv.Itoa(pid)+"\n"), 0o644)
 	exited := make(chan struct{})
 	sup.mu.Lock()
 	sup.pid, sup.exited = pid, exited

@@ -6,6 +6,8 @@
 //   - as berth __engine, started by PID 1: the container engine (engine.go);
 //   - as berth __container, started by the engine: a container's first
 //     process (../engine/child.go);
+//   - as berth __exec, started by the engine: a command run in a running
+//     container (../engine/exec.go);
 //   - as poweroff, reboot or halt: asks PID 1 to shut down (power.go);
 //   - otherwise: the command line, berth <verb> (cli.go).
 //
@@ -35,6 +37,8 @@ func main() {
 			os.Exit(runEngine())
 		case engine.ChildArg:
 			engine.RunChild() // never returns
+		case engine.ExecArg:
+			engine.RunExec() // never returns
 		}
 	}
 	if os.Getpid() == 1 {

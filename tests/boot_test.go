@@ -35,7 +35,7 @@ func TestAppliance(t *testing.T) {
 
 	t.Run("berth version", func(t *testing.T) {
 		out := run(t, vm, "berth version")
-		for _, want := range []string{"berth version 0.1.0", "git commit:", "kernel:        " + shared.release} {
+		for _, want := range []string{"berth version 0.1.0", "git commit:", "kernel:        " + shared.release, "server:        engine 0.1.0, API 1.41"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("berth version printed\n%s\nwant %q in it", out, want)
 			}
