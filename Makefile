@@ -4,7 +4,8 @@
 #   make test    every test: unit tests on this machine, appliance tests in QEMU
 #   make bench   benchmarks (boot-to-ready time beside the kernel's floor)
 #   make deps    install packages and unpack Debian's cloud kernel into build/
-#   make image   build/vmlinuz and build/initramfs.img; CONFIG=file.toml embeds another config
+#   make image   build/vmlinuz, build/initramfs.img and the bootable disk build/berth.img;
+#                CONFIG=file.toml embeds another config
 
 SHELL   := /bin/sh
 BUILD   ?= build
@@ -28,8 +29,13 @@ berth:
 image: deps berth
 	$(GO) run ./image/cmd/mkimage -kernel $(BUILD)/kernel -berth $(BUILD)/berth -config $(CONFIG) -out $(BUILD)
 
+# DISK=1 boots build/berth.img through the firmware (SeaBIOS; UEFI=1 for OVMF).
 run: image
+ifeq ($(DISK),1)
+	$(GO) run ./qemu/cmd/boot -config $(CONFIG) -disk $(BUILD)/berth.img $(if $(filter 1,$(UEFI)),-uefi)
+else
 	$(GO) run ./qemu/cmd/boot -config $(CONFIG) -kernel $(BUILD)/vmlinuz -initrd $(BUILD)/initramfs.img
+endif
 
 vet:
 	$(GO) vet ./...

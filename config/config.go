@@ -25,10 +25,34 @@ type Config struct {
 	Network    Network     `toml:"network"`
 	Storage    Storage     `toml:"storage"`
 	Bridge     Bridge      `toml:"bridge"`
+	Images     Images      `toml:"images"`
 	Containers []Container `toml:"container"`
 
 	// File is the name the config was read from, for messages.
 	File string `toml:"-"`
+}
+
+// Images is the [images] section: the images the appliance carries.
+type Images struct {
+	// Bundle lists the images to bundle, loaded into the pool at first
+	// boot (and again only when they change): the names of images berth's
+	// build makes from Debian packages (BuiltImages), or docker save / OCI
+	// tarballs (.tar, .tar.gz, .tgz), relative to the config file. Default
+	// ["busybox"].
+	Bundle []string `toml:"bundle"`
+}
+
+// BuiltImages are the images berth's build makes from Debian packages:
+// busybox:latest from busybox-static, and python:bookworm, a debootstrap
+// tree with python3.
+var BuiltImages = []string{"busybox", "python"}
+
+// BundleList returns the images to bundle, the default when none are set.
+func (i Images) BundleList() []string {
+	if i.Bundle == nil {
+		return []string{"busybox"}
+	}
+	return i.Bundle
 }
 
 // Host is the [host] section.
@@ -115,8 +139,15 @@ type Container struct {
 	User     string   `toml:"user"`
 }
 
-// AppliancePath is where a booted appliance finds its config.
-const AppliancePath = "/etc/berth/berth.toml"
+// AppliancePath is where a booted appliance finds the config built into
+// it; ActivePath is the config in force (the built-in one, or the one from
+// the kernel command line or a config drive that overrides it), and
+// SourcePath says where that came from.
+const (
+	AppliancePath = "/etc/berth/berth.toml"
+	ActivePath    = "/run/berth/berth.toml"
+	SourcePath    = "/run/berth/config-source"
+)
 
 // Defaults, as documented in docs/config.md.
 const (

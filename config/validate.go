@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -33,8 +34,20 @@ func (c *Config) validate(pos positions) ErrorList {
 	p.check("host.hostname", ValidHostname(c.Host.Hostname))
 	c.validateNetwork(p)
 	c.validateStorage(p)
+	c.validateImages(p)
 	c.validateContainers(p)
 	return p.list
+}
+
+func (c *Config) validateImages(p *problems) {
+	for _, b := range c.Images.Bundle {
+		switch {
+		case slices.Contains(BuiltImages, b):
+		case strings.HasSuffix(b, ".tar") || strings.HasSuffix(b, ".tar.gz") || strings.HasSuffix(b, ".tgz"):
+		default:
+			p.add("images.bundle", "%q is neither an image berth builds (%s) nor a tarball (.tar, .tar.gz, .tgz)", b, strings.Join(BuiltImages, ", "))
+		}
+	}
 }
 
 func (c *Config) validateNetwork(p *problems) {

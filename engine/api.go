@@ -421,8 +421,9 @@ func (e *Engine) apiInfo(w http.ResponseWriter, r *http.Request) {
 		reply(w, nil, err)
 		return
 	}
+	source, _ := os.ReadFile(config.SourcePath)
 	writeJSON(w, 200, map[string]any{"Containers": len(cs), "ContainersRunning": running, "ContainersStopped": len(cs) - running,
-		"Images": len(imgs), "Driver": "devicemapper", "Pool": info})
+		"Images": len(imgs), "Driver": "devicemapper", "Pool": info, "ConfigSource": strings.TrimSpace(string(source))})
 }
 
 func truthy(q url.Values, key string) bool { return q.Get(key) == "1" || q.Get(key) == "true" }

@@ -6,6 +6,7 @@ package image
 
 import (
 	"bytes"
+	_ "embed"
 	"fmt"
 	"io"
 	"os"
@@ -59,6 +60,14 @@ type Result struct {
 
 // BundledImagesDir is where the appliance carries its bundled images.
 const BundledImagesDir = "/usr/share/berth/images"
+
+// WelcomeDir holds the page PID 1 puts in /var/lib/berth/www when that
+// directory does not exist yet, so that the default config's web server
+// shows something on a fresh host.
+const WelcomeDir = "/usr/share/berth/www"
+
+//go:embed files/index.html
+var welcomePage []byte
 
 // berthApplets are the commands berth itself provides on the console; the
 // busybox applets of the same names are left out.
@@ -176,6 +185,9 @@ func addBase(a *Archive, opts Options) error {
 		return err
 	}
 	a.File("/etc/os-release", 0o644, []byte("NAME=berth\nID=berth\nPRETTY_NAME=\"berth appliance\"\n"))
+	a.Dir("/usr/share/berth", 0o755)
+	a.Dir(WelcomeDir, 0o755)
+	a.File(WelcomeDir+"/index.html", 0o644, welcomePage)
 	return nil
 }
 

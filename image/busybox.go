@@ -84,6 +84,14 @@ func BuildBusyboxImage(busybox, out string) error {
 	if err != nil {
 		return fmt.Errorf("image: busybox layer: %w", err)
 	}
+	return saveImage(out, BusyboxTag, layer, mtime, v1.Config{Cmd: []string{"sh"}, Env: []string{defaultPath}})
+}
+
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// saveImage writes a docker save tarball of a one-layer image named tag
+// with the given config and creation time.
+func saveImage(out, tagName string, layer v1.Layer, created time.Time, config v1.Config) error {
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
 		return err
@@ -94,21 +102,27 @@ func BuildBusyboxImage(busybox, out string) error {
 	}
 	cfg = cfg.DeepCopy()
 	cfg.Architecture, cfg.OS = "amd64", "linux"
-	cfg.Created = v1.Time{Time: mtime}
-	cfg.Config.Cmd = []string{"sh"}
-	cfg.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cfg.Created = v1.Time{Time: created}
+	cfg.Config = config
 	img, err = mutate.ConfigFile(img, cfg)
 	if err != nil {
 		return err
 	}
-	tag, err := name.NewTag(BusyboxTag)
+	tag, err := name.NewTag(tagName)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(path.Dir(out), 0o755); err != nil {
 		return err
 	}
-	tmp := out + ".tmp"
+	// A name of its own: tests build images in parallel.
+	f, err := os.CreateTemp(path.Dir(out), path.Base(out)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	f.Close()
+	defer os.Remove(tmp)
 	if err := tarball.WriteToFile(tmp, tag, img); err != nil {
 		return fmt.Errorf("image: write %s: %w", out, err)
 	}

@@ -5,7 +5,7 @@
 # The package is cached in $BUILD/cache; a kernel already unpacked is kept.
 set -eu
 BUILD=${BUILD:-build}
-PACKAGES="qemu-system-x86 qemu-utils ovmf busybox-static e2fsprogs thin-provisioning-tools dosfstools mtools ca-certificates git make crun runc"
+PACKAGES="qemu-system-x86 qemu-utils ovmf busybox-static e2fsprogs thin-provisioning-tools dosfstools mtools ca-certificates git make crun runc syslinux syslinux-common systemd-boot-efi debootstrap tar"
 
 missing=""
 for p in $PACKAGES; do

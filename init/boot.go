@@ -132,7 +132,7 @@ func (s *system) boot() {
 		s.logf("%s (%d ms)", st.name, ms)
 	}
 	if s.config == nil {
-		s.logf("rescue shell: the config has errors (see above). Fix %s, rebuild and reboot.", config.AppliancePath)
+		s.logf("rescue shell: the config has errors (see above). Fix it where it came from (the kernel command line, the config drive, or %s and rebuild), then reboot.", config.AppliancePath)
 		return
 	}
 	s.logf("ready (%d ms since init started)", time.Since(s.started).Milliseconds())
@@ -160,15 +160,6 @@ func (s *system) goProtected(what string, f func()) {
 
 func (s *system) logf(format string, args ...any) {
 	fmt.Fprintf(s.console, "berth: "+format+"\n", args...)
-}
-
-func readConfig(s *system) error {
-	c, err := config.Load(config.AppliancePath)
-	if err != nil {
-		return err
-	}
-	s.config = c
-	return nil
 }
 
 func setHostname(s *system) error {

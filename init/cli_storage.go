@@ -17,7 +17,7 @@ import (
 
 // openStorage opens the host's thin pool as the config describes it.
 func openStorage() (*thinpool.Storage, error) {
-	c, err := config.Load(config.AppliancePath)
+	c, err := config.Load(config.ActivePath)
 	if err != nil {
 		return nil, err
 	}
@@ -34,6 +34,7 @@ func infoVerb(args []string, stdout, stderr io.Writer) int {
 	var reply struct {
 		Containers, ContainersRunning, ContainersStopped, Images int
 		Pool                                                     thinpool.Info
+		ConfigSource                                             string
 	}
 	if _, err := engine.NewClient(engine.SocketPath).Do("GET", "/info", nil, nil, &reply); err != nil {
 		fmt.Fprintf(stderr, "berth info: %v\n", err)
@@ -74,6 +75,7 @@ func infoVerb(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(w, " Thin Devices: %d\n", info.Devices)
 	fmt.Fprintf(w, "Kernel Version: %s\n", unix.ByteSliceToString(u.Release[:]))
 	fmt.Fprintf(w, "Operating System: berth %s\n", version)
+	fmt.Fprintf(w, "Config: %s\n", reply.ConfigSource)
 	return 0
 }
 

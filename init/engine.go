@@ -40,7 +40,7 @@ func runEngine() int {
 		logf("make mounts private: %v", err)
 		return 1
 	}
-	c, err := config.Load(config.AppliancePath)
+	c, err := config.Load(config.ActivePath)
 	if err != nil {
 		logf("%v", err)
 		return 1

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"berth/image"
 )
 
 // StateDir is where everything berth keeps lives; the only place on the
@@ -77,14 +79,35 @@ func mountStateDisk(s *system) error {
 		return mountTmpfsState()
 	}
 	s.logf("state disk %s mounted on %s", dev, StateDir)
-	return nil
+	return seedState()
 }
 
 func mountTmpfsState() error {
 	if err := os.MkdirAll(StateDir, 0o755); err != nil {
 		return err
 	}
-	return unix.Mount("tmpfs", StateDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755")
+	if err := unix.Mount("tmpfs", StateDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+		return err
+	}
+	return seedState()
+}
+
+// seedState gives a fresh state directory the welcome page the default
+// config's web server serves. Once the directory exists it is the user's:
+// it is never written again.
+func seedState() error {
+	www := filepath.Join(StateDir, "www")
+	if _, err := os.Stat(www); err == nil {
+		return nil
+	}
+	page, err := os.ReadFile(filepath.Join(image.WelcomeDir, "index.html"))
+	if err != nil {
+		return nil // an appliance built without one
+	}
+	if err := os.MkdirAll(www, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(www, "index.html"), page, 0o644)
 }
 
 // findStateDisk returns the labelled state disk, or else the first blank
@@ -114,6 +137,7 @@ type blockDevice struct {
 	partition     bool
 	hasPartitions bool
 	label         string // ext4 label, if any
+	fatLabel      string // FAT label, if any
 	partName      string // GPT partition name, if any
 }
 
@@ -149,6 +173,9 @@ func blockDevices(exclude map[string]bool) []blockDevice {
 			}
 		}
 		d.label = ext4Label("/dev/" + name)
+		if d.label == "" {
+			d.fatLabel = fatLabel("/dev/" + name)
+		}
 		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })

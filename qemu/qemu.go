@@ -71,8 +71,12 @@ type GuestForward struct {
 	HostPort  int
 }
 
-// OVMF is where Debian's ovmf package puts the UEFI firmware.
-const OVMF = "/usr/share/OVMF/OVMF_CODE.fd"
+// OVMF and OVMFVars are where Debian's ovmf package puts the UEFI
+// firmware and its variable store template.
+const (
+	OVMF     = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+	OVMFVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+)
 
 // Args returns QEMU's arguments for opts, serial console excluded (the
 // caller chooses how to attach it).
@@ -110,7 +114,10 @@ func Args(opts Options) ([]string, error) {
 	if opts.Disk != "" {
 		args = append(args, "-drive", "file="+opts.Disk+",format=raw,if=virtio")
 		if opts.UEFI {
-			args = append(args, "-drive", "if=pflash,format=raw,readonly=on,file="+OVMF)
+			// The variable store is the package's template, its writes kept
+			// in a temporary overlay.
+			args = append(args, "-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+OVMF,
+				"-drive", "if=pflash,format=raw,unit=1,snapshot=on,file="+OVMFVars)
 		}
 	}
 	for i, d := range opts.Drives {

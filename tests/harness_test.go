@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"berth/config"
 	"berth/image"
 	"berth/qemu"
 )
@@ -78,6 +79,13 @@ func buildImageWith(t testing.TB, configPath string, skipCheck bool, extra map[s
 func buildImageWithPrograms(t testing.TB, configPath string, skipCheck bool, extra, programs map[string]string) string {
 	t.Helper()
 	out := t.TempDir()
+	images := []string{filepath.Join(shared.build, "images", "busybox.tar")}
+	if c, err := config.Load(configPath); err == nil {
+		// The images the config bundles, made once in the build directory.
+		if images, err = image.BundleImages(c, configPath, "/bin/busybox", shared.build, os.Stderr); err != nil {
+			t.Fatal(err)
+		}
+	}
 	res, err := image.Build(image.Options{
 		KernelRoot:      filepath.Join(shared.build, "kernel"),
 		Berth:           filepath.Join(shared.build, "berth"),
@@ -85,7 +93,7 @@ func buildImageWithPrograms(t testing.TB, configPath string, skipCheck bool, ext
 		Mke2fs:          "/sbin/mke2fs",
 		Config:          configPath,
 		SkipConfigCheck: skipCheck,
-		Images:          []string{filepath.Join(shared.build, "images", "busybox.tar")},
+		Images:          images,
 		ExtraFiles:      extra,
 		Programs:        programs,
 		OutDir:          out,

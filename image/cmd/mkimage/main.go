@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
+	"berth/config"
 	"berth/image"
 )
 
@@ -19,16 +21,41 @@ func main() {
 	flag.StringVar(&opts.Mke2fs, "mke2fs", "/sbin/mke2fs", "mke2fs program (Debian e2fsprogs)")
 	flag.StringVar(&opts.Config, "config", "examples/default.toml", "berth.toml to embed")
 	flag.StringVar(&opts.OutDir, "out", "build", "output directory")
+	disk := flag.String("disk", "berth.img", "bootable disk image to write in the output directory (UEFI and BIOS); empty for none")
+	upgrade := flag.String("upgrade", "", "instead of building a disk, put the new kernel and initramfs on this berth disk (its state stays)")
 	flag.Parse()
 	opts.Log = os.Stdout
-	busyboxImage := filepath.Join(opts.OutDir, "images", "busybox.tar")
-	if err := image.BuildBusyboxImage(opts.Busybox, busyboxImage); err != nil {
+	c, err := config.Load(opts.Config)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "the config does not validate; fix it first:\n%v\n", err)
+		os.Exit(1)
+	}
+	if opts.Images, err = image.BundleImages(c, opts.Config, opts.Busybox, opts.OutDir, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	opts.Images = append(opts.Images, busyboxImage)
-	if _, err := image.Build(opts); err != nil {
+	res, err := image.Build(opts)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	switch {
+	case *upgrade != "":
+		if err := image.UpgradeDisk(*upgrade, res.Kernel, res.Initramfs); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Printf("upgraded   %s: new kernel and initramfs, state partition untouched\n", *upgrade)
+	case *disk != "":
+		path := filepath.Join(opts.OutDir, *disk)
+		if err := image.BuildDisk(image.DiskOptions{Path: path, Kernel: res.Kernel, Initramfs: res.Initramfs}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fi, _ := os.Stat(path)
+		var st syscall.Stat_t
+		syscall.Stat(path, &st)
+		fmt.Printf("disk       %s  %6.1f MiB  (%.1f MiB allocated; GPT: berth-boot for UEFI and BIOS, berth-state)\n",
+			path, float64(fi.Size())/(1<<20), float64(st.Blocks*512)/(1<<20))
 	}
 }

@@ -21,7 +21,12 @@ func main() {
 	flag.StringVar(&opts.Initrd, "initrd", "build/initramfs.img", "initramfs")
 	flag.StringVar(&opts.Append, "append", "quiet", "extra kernel command line")
 	flag.IntVar(&opts.MemoryMB, "m", 1024, "memory in MiB")
+	flag.StringVar(&opts.Disk, "disk", "", "boot this disk image through the firmware instead of -kernel (make run DISK=1)")
+	flag.BoolVar(&opts.UEFI, "uefi", false, "with -disk: boot with OVMF (UEFI) instead of SeaBIOS")
 	flag.Parse()
+	if opts.Disk != "" {
+		opts.Kernel, opts.Initrd, opts.Append = "", "", ""
+	}
 
 	c, err := config.Load(*cfg)
 	if err != nil {
