@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,7 +124,22 @@ func (e *Engine) Handler(version string) http.Handler {
 	})
 	mux.HandleFunc("GET /images/json", func(w http.ResponseWriter, r *http.Request) {
 		imgs, err := e.Images.List()
+		if !truthy(r.URL.Query(), "all") {
+			// As docker images: the images of build steps only with -a.
+			imgs = slices.DeleteFunc(imgs, func(i Image) bool { return len(i.RepoTags) == 0 && e.Images.Intermediate(i.ID) })
+		}
 		reply(w, imageSummaries(imgs), err)
+	})
+	mux.HandleFunc("POST /build", e.apiBuild)
+	mux.HandleFunc("GET /containers/{id}/export", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := e.find(r.PathValue("id")); err != nil {
+			reply(w, nil, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-tar")
+		if err := e.Export(r.PathValue("id"), w); err != nil {
+			e.logf("engine: export %s: %v", r.PathValue("id"), err)
+		}
 	})
 	mux.HandleFunc("POST /images/load", e.apiLoad)
 	mux.HandleFunc("GET /images/get", func(w http.ResponseWriter, r *http.Request) {
@@ -520,4 +537,52 @@ func (e *Engine) apiExecStart(w http.ResponseWriter, r *http.Request) {
 	if err := e.ExecStart(id, conn, in); err != nil {
 		frameWriter{conn, streamStderr}.Write([]byte("berth: " + err.Error() + "\n"))
 	}
+}
+
+// apiBuild is POST /build: the body is the build context as a tar; the
+// answer streams the build's output as JSON messages.
+func (e *Engine) apiBuild(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	o := BuildOptions{Tags: q["t"], Dockerfile: q.Get("dockerfile"), NoCache: truthy(q, "nocache"),
+		Remove: q.Get("rm") != "0" && q.Get("rm") != "false", ForceRemove: truthy(q, "forcerm")}
+	if a := q.Get("buildargs"); a != "" {
+		if err := json.Unmarshal([]byte(a), &o.BuildArgs); err != nil {
+			reply(w, nil, fmt.Errorf("buildargs: %w", err))
+			return
+		}
+	}
+	for _, t := range o.Tags {
+		if _, err := NormalizeRef(t); err != nil {
+			writeJSON(w, 400, map[string]string{"message": err.Error()})
+			return
+		}
+	}
+	dir, err := os.MkdirTemp(filepath.Join(e.Images.dir, "mnt"), "context-")
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	out := progressWriter{w}
+	n, err := ApplyLayer(dir, r.Body)
+	if err == nil {
+		fmt.Fprintf(out, "Sending build context to berth %s", humanBytes(n))
+		_, err = e.Build(dir, o, out)
+	}
+	if err != nil {
+		json.NewEncoder(w).Encode(map[string]any{"errorDetail": map[string]string{"message": err.Error()}, "error": err.Error()})
+	}
+}
+
+// humanBytes formats a size as docker build's context line does.
+func humanBytes(n int64) string {
+	units := []string{"B", "kB", "MB", "GB"}
+	f, i := float64(n), 0
+	for f >= 1000 && i < len(units)-1 {
+		f /= 1000
+		i++
+	}
+	return strconv.FormatFloat(f, 'f', 3, 64) + " " + units[i]
 }

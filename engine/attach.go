@@ -16,6 +16,7 @@ import (
 type attachment struct {
 	w              io.Writer // the client's connection
 	stdout, stderr bool
+	raw            bool          // plain bytes even without a terminal (build output)
 	done           chan struct{} // closed when the run ends
 }
 
@@ -52,7 +53,7 @@ func (l *logBook) broadcast(stream string, p []byte) {
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		}
 		var err error
-		if l.tty {
+		if l.tty || a.raw {
 			_, err = a.w.Write(p)
 		} else {
 			n := byte(streamStdout)

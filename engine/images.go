@@ -418,6 +418,9 @@ func (s *ImageStore) Import(r io.Reader, ref string, progress io.Writer) (string
 		return "", fmt.Errorf("images: read the archive: %w", err)
 	}
 	tmp.Close()
+	if id, ok, err := s.importSaved(tmp.Name(), ref, progress); ok {
+		return id, err
+	}
 	layer, err := tarball.LayerFromFile(tmp.Name())
 	if err != nil {
 		return "", fmt.Errorf("images: %w", err)
@@ -438,6 +441,40 @@ func (s *ImageStore) Import(r io.Reader, ref string, progress io.Writer) (string
 		tags = []string{ref}
 	}
 	return s.Add(img, tags, progress)
+}
+
+// importSaved handles the classic walkthrough's habit of importing what
+// save wrote: an image archive (docker save or OCI) is loaded with its
+// config and layers, tagged ref too, instead of being taken for a root
+// filesystem. ok says whether path was such an archive.
+func (s *ImageStore) importSaved(path, ref string, progress io.Writer) (id string, ok bool, err error) {
+	plain, cleanup, err := decompressed(path)
+	if err != nil {
+		return "", false, nil
+	}
+	members, err := tarMembers(plain)
+	cleanup()
+	if err != nil || !(members["manifest.json"] || members["oci-layout"] && members["index.json"]) {
+		return "", false, nil
+	}
+	fmt.Fprintln(progress, "This is an image archive (written by berth save or docker save), not a root filesystem: importing the saved image with its config and layers. berth load -i FILE is the direct way.")
+	loaded, err := s.LoadArchive(path, progress)
+	if err != nil {
+		return "", true, err
+	}
+	if len(loaded) == 0 {
+		return "", true, errors.New("images: the archive holds no image")
+	}
+	img, err := s.Get(loaded[0])
+	if err != nil {
+		return "", true, err
+	}
+	if ref != "" {
+		if err := s.Tag(img.ID, ref); err != nil {
+			return "", true, err
+		}
+	}
+	return img.ID, true, nil
 }
 
 // decompressed returns a path to the plain tar of path, unzipping a gzip

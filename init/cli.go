@@ -44,6 +44,8 @@ var verbs = map[string]verb{
 	"save":    {usage: "berth save [-o FILE] IMAGE...", help: "Write images as a docker save tarball", run: saveVerb},
 	"import":  {usage: "berth import FILE|- [REPO[:TAG]]", help: "Make an image of a root filesystem tarball", run: importVerb},
 	"tag":     {usage: "berth tag IMAGE REPO[:TAG]", help: "Name an image", run: tagVerb},
+	"build":   {usage: "berth build [-t NAME[:TAG]] [-f FILE] DIR", help: "Build an image from a Dockerfile", run: buildVerb},
+	"export":  {usage: "berth export [-o FILE] CONTAINER", help: "Write a container's filesystem as a tar archive", run: exportVerb},
 	"rmi":     {usage: "berth rmi [-f] IMAGE...", help: "Remove images", run: rmiVerb},
 	"poweroff": {usage: "berth poweroff", help: "Stop all containers and power the host off",
 		run: func(args []string, _, _ io.Writer) int { return powerCommand("poweroff", args) }},

@@ -572,14 +572,19 @@ func inspectVerb(args []string, stdout, stderr io.Writer) int {
 
 func imagesVerb(args []string, stdout, stderr io.Writer) int {
 	f := newFlags("images", stderr)
-	var quiet, noTrunc bool
+	var quiet, noTrunc, all bool
 	f.boolVar(&quiet, "q", "quiet")
 	f.boolVar(&noTrunc, "no-trunc")
+	f.boolVar(&all, "a", "all")
 	if f.parse(args) != nil {
 		return 2
 	}
+	var q url.Values
+	if all {
+		q = url.Values{"all": {"1"}}
+	}
 	var imgs []engine.ImageSummary
-	if _, err := client().Do("GET", "/images/json", nil, nil, &imgs); err != nil {
+	if _, err := client().Do("GET", "/images/json", q, nil, &imgs); err != nil {
 		return fail(stderr, 1, err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 8, 3, ' ', 0)
@@ -707,7 +712,25 @@ func saveVerb(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: berth save [-o FILE] IMAGE...")
 		return 2
 	}
-	resp, err := client().Do("GET", "/images/get", url.Values{"names": f.Args()}, nil, nil)
+	return download("/images/get", url.Values{"names": f.Args()}, output, stdout, stderr)
+}
+
+// exportVerb is docker export: a container's root filesystem as a flat
+// tar, the input berth import was made for.
+func exportVerb(args []string, stdout, stderr io.Writer) int {
+	f := newFlags("export", stderr)
+	var output string
+	f.stringVar(&output, "", "o", "output")
+	if f.parse(args) != nil || f.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: berth export [-o FILE] CONTAINER")
+		return 2
+	}
+	return download("/containers/"+f.Arg(0)+"/export", nil, output, stdout, stderr)
+}
+
+// download writes what a GET answers to the file output, or to stdout.
+func download(path string, q url.Values, output string, stdout, stderr io.Writer) int {
+	resp, err := client().Do("GET", path, q, nil, nil)
 	if err != nil {
 		return fail(stderr, 1, err)
 	}

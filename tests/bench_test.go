@@ -168,6 +168,36 @@ func BenchmarkContainers(b *testing.B) {
 	}
 }
 
+// BenchmarkBuild measures berth build of a five-step Dockerfile (FROM,
+// two RUNs, COPY, CMD) from scratch and rebuilt from the build cache.
+func BenchmarkBuild(b *testing.B) {
+	vm := boot(b, buildImage(b, "testdata/guest.toml", false), `berth: ready`, qemu.Options{CPUs: 2})
+	run(b, vm, `mkdir -p /root/ctx && cd /root/ctx && echo data > data.txt && printf 'FROM busybox
+RUN echo one > /one
+RUN echo two > /two
+COPY data.txt /data.txt
+CMD ["cat", "/data.txt"]
+' > Dockerfile`)
+	seconds := func(command string) float64 {
+		out := run(b, vm, `time -f %e `+command+` 2>&1 >/dev/null | tail -n 1`)
+		sec, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
+		if err != nil {
+			b.Fatalf("%s: %q", command, out)
+		}
+		return sec
+	}
+	var cold, cached float64
+	for range b.N {
+		cold += seconds("berth build --no-cache -t bench /root/ctx")
+		cached += seconds("berth build -t bench /root/ctx")
+	}
+	b.ReportMetric(cold*1000/float64(b.N), "build-5-steps-ms")
+	b.ReportMetric(cached*1000/float64(b.N), "rebuild-cached-ms")
+	if err := vm.Poweroff(30 * time.Second); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // busyboxRootfs writes the root filesystem of the bundled busybox image
 // as a plain tar, for crun and runc.
 func busyboxRootfs(b *testing.B) string {

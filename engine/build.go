@@ -1,0 +1,831 @@
+package engine
+
+import (
+	"archive/tar"
+	"compress/bzip2"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"golang.org/x/sys/unix"
+)
+
+// BuildOptions are docker build's.
+type BuildOptions struct {
+	Tags        []string
+	Dockerfile  string // its path in the context; "Dockerfile" when empty
+	NoCache     bool
+	Remove      bool // remove each intermediate container once its step succeeded
+	ForceRemove bool // remove it even when its step failed
+	BuildArgs   map[string]string
+}
+
+// builder is one docker build: the image so far and its variables.
+type builder struct {
+	e       *Engine
+	o       BuildOptions
+	context string // the unpacked build context
+	out     io.Writer
+	image   Image // the image after the last step; ID "" before FROM
+	args    map[string]string
+	lex     *shell.Lex
+	// intermediate is the container of the step just run, removed once
+	// the step's image is shown.
+	intermediate string
+}
+
+func (b *builder) removeIntermediate(id string) {
+	b.e.Remove(id, true)
+	fmt.Fprintf(b.out, "Removing intermediate container %s\n", ShortID(id))
+}
+
+// buildSkipNew are what a container's runtime adds to its root: they are
+// left out of the layer a RUN step makes.
+var buildSkipNew = map[string]bool{"proc": true, "sys": true, "dev": true,
+	"etc/hosts": true, "etc/hostname": true, "etc/resolv.conf": true}
+
+// Build builds an image from the Dockerfile in contextDir, as Docker's
+// classic builder did: each step makes an image, RUN in a container on a
+// snapshot of the previous step's top layer; a step whose input did not
+// change comes from the build cache. It writes Docker's messages to out
+// and returns the image id.
+func (e *Engine) Build(contextDir string, o BuildOptions, out io.Writer) (string, error) {
+	name := o.Dockerfile
+	if name == "" {
+		name = "Dockerfile"
+	}
+	dfPath, err := inContext(contextDir, filepath.Join(contextDir, filepath.Clean("/"+name)))
+	if err != nil {
+		return "", fmt.Errorf("build: %s: %w", name, err)
+	}
+	df, err := os.ReadFile(dfPath)
+	if err != nil {
+		return "", fmt.Errorf("build: cannot read %s in the build context: %w", name, err)
+	}
+	res, err := parser.Parse(strings.NewReader(string(df)))
+	if err != nil {
+		return "", fmt.Errorf("build: %s: %w", name, err)
+	}
+	b := &builder{e: e, o: o, context: contextDir, out: out, args: map[string]string{}, lex: shell.NewLex(res.EscapeToken)}
+	steps := res.AST.Children
+	for _, n := range steps {
+		n.Value = strings.ToLower(n.Value)
+	}
+	for _, n := range steps {
+		if _, ok := instructions[n.Value]; !ok {
+			return "", fmt.Errorf("build: %s line %d: %s is not supported (berth builds FROM, MAINTAINER, RUN, COPY, ADD, ENV, WORKDIR, EXPOSE, ENTRYPOINT, CMD, USER, LABEL, VOLUME, ARG)",
+				name, n.StartLine, strings.ToUpper(n.Value))
+		}
+	}
+	if len(steps) == 0 {
+		return "", fmt.Errorf("build: %s has no instructions", name)
+	}
+	for i, n := range steps {
+		fmt.Fprintf(out, "Step %d : %s\n", i+1, stepText(n))
+		if b.image.ID == "" && n.Value != "from" && n.Value != "arg" {
+			return "", fmt.Errorf("build: %s line %d: the first instruction must be FROM", name, n.StartLine)
+		}
+		if err := instructions[n.Value](b, n); err != nil {
+			return "", fmt.Errorf("build: %s line %d: %s: %w", name, n.StartLine, strings.ToUpper(n.Value), err)
+		}
+		if b.image.ID != "" {
+			fmt.Fprintf(out, " ---> %s\n", ShortID(strings.TrimPrefix(b.image.ID, "sha256:")))
+		}
+		if b.intermediate != "" {
+			b.removeIntermediate(b.intermediate)
+			b.intermediate = ""
+		}
+	}
+	for _, t := range o.Tags {
+		if err := e.Images.Tag(b.image.ID, t); err != nil {
+			return "", err
+		}
+	}
+	e.Images.markFinal(b.image.ID)
+	fmt.Fprintf(out, "Successfully built %s\n", ShortID(strings.TrimPrefix(b.image.ID, "sha256:")))
+	return b.image.ID, nil
+}
+
+// stepText is the instruction as Docker's output shows it.
+func stepText(n *parser.Node) string {
+	s := strings.TrimSpace(n.Original)
+	if i := strings.IndexAny(s, " \t"); i > 0 {
+		return strings.ToUpper(s[:i]) + s[i:]
+	}
+	return strings.ToUpper(s)
+}
+
+// instructions are the Dockerfile instructions berth builds.
+var instructions = map[string]func(*builder, *parser.Node) error{
+	"from":       (*builder).from,
+	"maintainer": (*builder).maintainer,
+	"run":        (*builder).run,
+	"copy":       func(b *builder, n *parser.Node) error { return b.add(n, false) },
+	"add":        func(b *builder, n *parser.Node) error { return b.add(n, true) },
+	"env":        (*builder).env,
+	"workdir":    (*builder).workdir,
+	"expose":     (*builder).expose,
+	"entrypoint": (*builder).entrypoint,
+	"cmd":        (*builder).cmd,
+	"user":       (*builder).user,
+	"label":      (*builder).label,
+	"volume":     (*builder).volume,
+	"arg":        (*builder).arg,
+}
+
+// words are the instruction's arguments.
+func words(n *parser.Node) []string {
+	var out []string
+	for a := n.Next; a != nil; a = a.Next {
+		out = append(out, a.Value)
+	}
+	return out
+}
+
+// vars are the variables expand sees: the ARGs, then the image's
+// environment.
+func (b *builder) vars() []string {
+	var env []string
+	for k, v := range b.args {
+		env = append(env, k+"="+v)
+	}
+	if b.image.Config != nil {
+		env = append(env, b.image.Config.Config.Env...)
+	}
+	return env
+}
+
+func (b *builder) expand(s string) (string, error) {
+	out, _, err := b.lex.ProcessWord(s, shell.EnvsFromSlice(b.vars()))
+	return out, err
+}
+
+func (b *builder) expandAll(ws []string) ([]string, error) {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		var err error
+		if out[i], err = b.expand(w); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (b *builder) from(n *parser.Node) error {
+	ws, err := b.expandAll(words(n))
+	if err != nil || len(ws) == 0 {
+		return errors.New("FROM needs an image name")
+	}
+	if ws[0] == "scratch" {
+		b.image = Image{ID: "scratch", Config: &v1.ConfigFile{Architecture: "amd64", OS: "linux", RootFS: v1.RootFS{Type: "layers"}}}
+		return b.commit("FROM scratch", nil, "")
+	}
+	img, err := b.e.Images.Get(ws[0])
+	if err != nil && b.e.opts.Transport != nil {
+		fmt.Fprintf(b.out, "Pulling %s\n", ws[0])
+		if _, perr := b.e.Images.Pull(ws[0], b.e.opts.Transport, b.out); perr == nil {
+			img, err = b.e.Images.Get(ws[0])
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("unable to find image %s: load it (berth load) or pull it first", ws[0])
+	}
+	b.image = img
+	return nil
+}
+
+// commit makes the image of a step: the current config changed by
+// change, with the layer in layerTar when it is not "", recorded in the
+// build cache under key.
+func (b *builder) commit(createdBy string, change func(*v1.Config), layerTar string) error {
+	cfg := b.image.Config.DeepCopy()
+	if b.image.ID == "scratch" {
+		cfg.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	}
+	if change != nil {
+		change(&cfg.Config)
+	}
+	cfg.Created = v1.Time{Time: time.Now().UTC()}
+	cfg.History = append(cfg.History, v1.History{Created: cfg.Created, CreatedBy: createdBy, EmptyLayer: layerTar == ""})
+	var layers []v1.Layer
+	for _, d := range cfg.RootFS.DiffIDs {
+		l, err := tarball.LayerFromFile(filepath.Join(b.e.Images.dir, "blobs", d.Hex))
+		if err != nil {
+			return err
+		}
+		layers = append(layers, l)
+	}
+	if layerTar != "" {
+		l, err := tarball.LayerFromFile(layerTar)
+		if err != nil {
+			return err
+		}
+		d, err := l.DiffID()
+		if err != nil {
+			return err
+		}
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, d)
+		layers = append(layers, l)
+	}
+	img, err := imageOf(cfg, layers)
+	if err != nil {
+		return err
+	}
+	id, err := b.e.Images.Add(img, nil, io.Discard)
+	if err != nil {
+		return err
+	}
+	b.e.Images.markIntermediate(id)
+	next, err := b.e.Images.Get(id)
+	if err != nil {
+		return err
+	}
+	b.image = next
+	return nil
+}
+
+// step runs one step through the build cache: when an image was made
+// from the current one by the same step (same instruction, same files),
+// it is used; else make makes it.
+func (b *builder) step(key string, make func() error) error {
+	k := sha256.Sum256([]byte(b.image.ID + "\n" + key))
+	cacheKey := hex.EncodeToString(k[:])
+	if !b.o.NoCache {
+		if id, ok := b.e.Images.cached(cacheKey); ok {
+			if img, err := b.e.Images.Get(id); err == nil {
+				fmt.Fprintln(b.out, " ---> Using cache")
+				b.image = img
+				return nil
+			}
+		}
+	}
+	if err := make(); err != nil {
+		return err
+	}
+	return b.e.Images.cache(cacheKey, b.image.ID)
+}
+
+// nop is a step that changes only the config.
+func (b *builder) nop(text string, change func(*v1.Config)) error {
+	createdBy := "/bin/sh -c #(nop) " + text
+	return b.step(createdBy, func() error { return b.commit(createdBy, change, "") })
+}
+
+func (b *builder) maintainer(n *parser.Node) error {
+	who := strings.Join(words(n), " ")
+	createdBy := "/bin/sh -c #(nop) MAINTAINER " + who
+	return b.step(createdBy, func() error {
+		b.image.Config.Author = who
+		return b.commit(createdBy, nil, "")
+	})
+}
+
+// command is the argv of a RUN, CMD or ENTRYPOINT: its JSON (exec) form,
+// or /bin/sh -c with its shell form.
+func command(n *parser.Node) []string {
+	if n.Attributes["json"] {
+		return words(n)
+	}
+	return []string{"/bin/sh", "-c", strings.Join(words(n), " ")}
+}
+
+func (b *builder) run(n *parser.Node) error {
+	argv := command(n)
+	createdBy := strings.Join(argv, " ")
+	if !n.Attributes["json"] {
+		createdBy = "/bin/sh -c " + strings.Join(words(n), " ")
+	}
+	// The build arguments are in RUN's environment: a change of value is
+	// a change of the step.
+	key := createdBy
+	for _, kv := range b.argEnv() {
+		key += "\x00" + kv
+	}
+	return b.step(key, func() error { return b.runContainer(argv, createdBy) })
+}
+
+// argEnv is the ARGs as environment variables, sorted.
+func (b *builder) argEnv() []string {
+	var env []string
+	for k, v := range b.args {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+// runContainer runs argv in a container of the current image and commits
+// what it changed as a layer.
+func (b *builder) runContainer(argv []string, createdBy string) (err error) {
+	c, err := b.e.Create(CreateOptions{Image: b.image.ID, Cmd: argv, EntrypointSet: true, Entrypoint: []string{}, Env: b.argEnv(),
+		Labels: map[string]string{"berth.build": "intermediate"}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b.out, " ---> Running in %s\n", ShortID(c.Id))
+	defer func() {
+		// Removed after the step's image is shown, as Docker's output goes;
+		// a failed step's container is kept to look into, unless ForceRemove.
+		if err == nil && b.o.Remove {
+			b.intermediate = c.Id
+		} else if err != nil && b.o.ForceRemove {
+			b.removeIntermediate(c.Id)
+		}
+	}()
+	en, _ := b.e.find(c.Id)
+	a := &attachment{w: b.out, stdout: true, stderr: true, raw: true}
+	en.logs.attach(a)
+	defer en.logs.detach(a)
+	if err := b.e.Start(c.Id); err != nil {
+		return err
+	}
+	code, err := b.e.Wait(c.Id)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("the command '%s' returned a non-zero code: %d", strings.Join(argv, " "), code)
+	}
+	layer, err := os.CreateTemp(filepath.Join(b.e.Images.dir, "mnt"), "diff-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(layer.Name())
+	defer layer.Close()
+	err = b.e.withRoots(b.image.TopLayer(), c.Id, func(lower, upper string) error {
+		return writeDiff(layer, lower, upper, buildSkipNew)
+	})
+	if err != nil {
+		return err
+	}
+	return b.commit(createdBy, nil, layer.Name())
+}
+
+// withRoots mounts two devices read-only (a layer and a container's
+// root; "" is the base device) and runs f with their mount points.
+func (e *Engine) withRoots(lowerDev, upperDev string, f func(lower, upper string) error) error {
+	if lowerDev == "" {
+		lowerDev = "base"
+	}
+	var dirs []string
+	for _, dev := range []string{lowerDev, upperDev} {
+		p, err := e.opts.Storage.Activate(dev)
+		if err != nil {
+			return err
+		}
+		defer e.opts.Storage.Deactivate(dev)
+		dir, err := os.MkdirTemp(filepath.Join(e.Images.dir, "mnt"), "root-")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(dir)
+		if err := unix.Mount(p, dir, "ext4", unix.MS_RDONLY, ""); err != nil {
+			return fmt.Errorf("mount %s: %w", dev, err)
+		}
+		defer unix.Unmount(dir, 0)
+		dirs = append(dirs, dir)
+	}
+	return f(dirs[0], dirs[1])
+}
+
+// add is COPY and ADD: files of the build context (ADD also unpacks a
+// local tar archive) become a layer, owned by root.
+func (b *builder) add(n *parser.Node, isAdd bool) error {
+	ws, err := b.expandAll(words(n))
+	if err != nil {
+		return err
+	}
+	if len(ws) < 2 {
+		return errors.New("it needs a source and a destination")
+	}
+	srcs, dest := ws[:len(ws)-1], ws[len(ws)-1]
+	if !path.IsAbs(dest) {
+		wd := "/"
+		if b.image.Config.Config.WorkingDir != "" {
+			wd = b.image.Config.Config.WorkingDir
+		}
+		keepSlash := strings.HasSuffix(dest, "/")
+		dest = path.Join(wd, dest)
+		if keepSlash {
+			dest += "/"
+		}
+	}
+	var files []string
+	for _, s := range srcs {
+		if strings.Contains(s, "://") {
+			return fmt.Errorf("%s: only files of the build context are added (no URLs)", s)
+		}
+		matches, err := filepath.Glob(filepath.Join(b.context, filepath.Clean("/"+s)))
+		if err != nil || len(matches) == 0 {
+			return fmt.Errorf("%s: no such file or directory in the build context", s)
+		}
+		for _, m := range matches {
+			p, err := inContext(b.context, m)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+			files = append(files, p)
+		}
+	}
+	toDir := strings.HasSuffix(dest, "/") || len(files) > 1
+	sum := sha256.New()
+	for _, f := range files {
+		if err := hashTree(sum, f); err != nil {
+			return err
+		}
+	}
+	kind := "COPY"
+	if isAdd {
+		kind = "ADD"
+	}
+	createdBy := fmt.Sprintf("/bin/sh -c #(nop) %s file:%x in %s", kind, sum.Sum(nil), dest)
+	return b.step(createdBy, func() error {
+		layer, err := os.CreateTemp(filepath.Join(b.e.Images.dir, "mnt"), "add-")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(layer.Name())
+		defer layer.Close()
+		tw := tar.NewWriter(layer)
+		for _, f := range files {
+			fi, err := os.Stat(f)
+			if err != nil {
+				return err
+			}
+			target := dest
+			if toDir || fi.IsDir() {
+				target = path.Join(dest, filepath.Base(f))
+				if fi.IsDir() {
+					target = dest
+				}
+			}
+			if isAdd && !fi.IsDir() && isArchive(f) {
+				if err := copyArchive(tw, f, dest); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := addTree(tw, f, strings.TrimPrefix(path.Clean(target), "/")); err != nil {
+				return err
+			}
+		}
+		if err := tw.Close(); err != nil {
+			return err
+		}
+		return b.commit(createdBy, nil, layer.Name())
+	})
+}
+
+// inContext resolves p's symbolic links and refuses a path that then
+// leaves the build context.
+func inContext(context, p string) (string, error) {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", err
+	}
+	root, err := filepath.EvalSymlinks(context)
+	if err != nil {
+		return "", err
+	}
+	if real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
+		return "", errors.New("it is outside the build context")
+	}
+	return real, nil
+}
+
+// hashTree adds the names, modes and contents of a file or tree to h: the
+// build cache key of COPY and ADD.
+func hashTree(h io.Writer, root string) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		fmt.Fprintf(h, "%s %v %d\n", rel, fi.Mode(), fi.Size())
+		if fi.Mode().IsRegular() {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = io.Copy(h, f)
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			t, _ := os.Readlink(p)
+			io.WriteString(h, t)
+		}
+		return nil
+	})
+}
+
+// addTree writes a file, or a directory's contents, at target in the
+// layer, owned by root as COPY makes them.
+func addTree(tw *tar.Writer, src, target string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		name := path.Join(target, filepath.ToSlash(rel))
+		if name == "." || name == "" {
+			return nil
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		link := ""
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			link, _ = os.Readlink(p)
+		}
+		hdr, err := tar.FileInfoHeader(fi, link)
+		if err != nil {
+			return err
+		}
+		hdr.Name, hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = name, 0, 0, "", ""
+		if fi.IsDir() {
+			hdr.Name += "/"
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(tw, f)
+		return err
+	})
+}
+
+// isArchive tells a tar archive ADD unpacks, by its first bytes.
+func isArchive(p string) bool {
+	r, closeFn, err := openArchive(p)
+	if err != nil {
+		return false
+	}
+	defer closeFn()
+	_, err = tar.NewReader(r).Next()
+	return err == nil
+}
+
+// openArchive opens a tar, plain, gzip or bzip2 compressed.
+func openArchive(p string) (io.Reader, func(), error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	magic := make([]byte, 3)
+	n, _ := io.ReadFull(f, magic)
+	f.Seek(0, io.SeekStart)
+	switch {
+	case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		zr, err := gunzip(f)
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return zr, func() { f.Close() }, nil
+	case n == 3 && string(magic) == "BZh":
+		return bzip2.NewReader(f), func() { f.Close() }, nil
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// copyArchive writes the entries of a local tar archive below dest, as ADD
+// unpacks one; the extraction refuses entries that would leave the root.
+func copyArchive(tw *tar.Writer, p, dest string) error {
+	r, closeFn, err := openArchive(p)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	tr := tar.NewReader(r)
+	base := strings.TrimPrefix(path.Clean(dest), "/")
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(p), err)
+		}
+		rel, err := cleanName(hdr.Name)
+		if err != nil {
+			return fmt.Errorf("%s: entry %q: %w", filepath.Base(p), hdr.Name, err)
+		}
+		hdr.Name = path.Join(base, rel)
+		if hdr.Typeflag == tar.TypeDir {
+			hdr.Name += "/"
+		}
+		if hdr.Typeflag == tar.TypeLink {
+			l, err := cleanName(hdr.Linkname)
+			if err != nil {
+				return fmt.Errorf("%s: link %q: %w", filepath.Base(p), hdr.Linkname, err)
+			}
+			hdr.Linkname = path.Join(base, l)
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+}
+
+func (b *builder) env(n *parser.Node) error {
+	ws := words(n)
+	var kvs []string
+	for i := 0; i+1 < len(ws); i += 2 {
+		v, err := b.expand(ws[i+1])
+		if err != nil {
+			return err
+		}
+		kvs = append(kvs, ws[i]+"="+v)
+	}
+	return b.nop("ENV "+strings.Join(kvs, " "), func(c *v1.Config) { c.Env = mergeEnv(c.Env, kvs) })
+}
+
+func (b *builder) workdir(n *parser.Node) error {
+	ws, err := b.expandAll(words(n))
+	if err != nil || len(ws) != 1 {
+		return errors.New("WORKDIR takes one path")
+	}
+	dir := ws[0]
+	if !path.IsAbs(dir) {
+		dir = path.Join("/", b.image.Config.Config.WorkingDir, dir)
+	}
+	return b.nop("WORKDIR "+dir, func(c *v1.Config) { c.WorkingDir = dir })
+}
+
+func (b *builder) expose(n *parser.Node) error {
+	ws, err := b.expandAll(words(n))
+	if err != nil {
+		return err
+	}
+	var ports []string
+	for _, w := range ws {
+		p, proto, _ := strings.Cut(w, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		ports = append(ports, p+"/"+proto)
+	}
+	return b.nop("EXPOSE "+strings.Join(ports, " "), func(c *v1.Config) {
+		if c.ExposedPorts == nil {
+			c.ExposedPorts = map[string]struct{}{}
+		}
+		for _, p := range ports {
+			c.ExposedPorts[p] = struct{}{}
+		}
+	})
+}
+
+func (b *builder) entrypoint(n *parser.Node) error {
+	argv := command(n)
+	return b.nop(fmt.Sprintf("ENTRYPOINT %q", argv), func(c *v1.Config) { c.Entrypoint = argv })
+}
+
+func (b *builder) cmd(n *parser.Node) error {
+	argv := command(n)
+	return b.nop(fmt.Sprintf("CMD %q", argv), func(c *v1.Config) { c.Cmd = argv })
+}
+
+func (b *builder) user(n *parser.Node) error {
+	ws, err := b.expandAll(words(n))
+	if err != nil || len(ws) != 1 {
+		return errors.New("USER takes one user[:group]")
+	}
+	return b.nop("USER "+ws[0], func(c *v1.Config) { c.User = ws[0] })
+}
+
+func (b *builder) label(n *parser.Node) error {
+	ws := words(n)
+	labels := map[string]string{}
+	var text []string
+	for i := 0; i+1 < len(ws); i += 2 {
+		k, err := b.expand(ws[i])
+		if err != nil {
+			return err
+		}
+		v, err := b.expand(ws[i+1])
+		if err != nil {
+			return err
+		}
+		labels[k] = v
+		text = append(text, fmt.Sprintf("%s=%q", k, v))
+	}
+	sort.Strings(text)
+	return b.nop("LABEL "+strings.Join(text, " "), func(c *v1.Config) {
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		for k, v := range labels {
+			c.Labels[k] = v
+		}
+	})
+}
+
+func (b *builder) volume(n *parser.Node) error {
+	ws, err := b.expandAll(words(n))
+	if err != nil || len(ws) == 0 {
+		return errors.New("VOLUME needs a path")
+	}
+	return b.nop(fmt.Sprintf("VOLUME %v", ws), func(c *v1.Config) {
+		if c.Volumes == nil {
+			c.Volumes = map[string]struct{}{}
+		}
+		for _, v := range ws {
+			c.Volumes[v] = struct{}{}
+		}
+	})
+}
+
+// arg declares a build variable: its value from --build-arg, else its
+// default. It is seen by later instructions and RUN's environment, and is
+// not kept in the image.
+func (b *builder) arg(n *parser.Node) error {
+	for _, w := range words(n) {
+		name, def, hasDefault := strings.Cut(w, "=")
+		if v, ok := b.o.BuildArgs[name]; ok {
+			b.args[name] = v
+		} else if hasDefault {
+			v, err := b.expand(def)
+			if err != nil {
+				return err
+			}
+			b.args[name] = v
+		} else {
+			b.args[name] = ""
+		}
+	}
+	return nil
+}
+
+// The build cache and the intermediate images, under the image store.
+
+func (s *ImageStore) cachePath() string { return filepath.Join(s.dir, "buildcache.json") }
+
+func (s *ImageStore) readCache() map[string]string {
+	m := map[string]string{}
+	if b, err := os.ReadFile(s.cachePath()); err == nil {
+		json.Unmarshal(b, &m)
+	}
+	return m
+}
+
+func (s *ImageStore) cached(key string) (string, bool) {
+	id, ok := s.readCache()[key]
+	return id, ok
+}
+
+func (s *ImageStore) cache(key, id string) error {
+	m := s.readCache()
+	m[key] = id
+	b, _ := json.Marshal(m)
+	return os.WriteFile(s.cachePath(), b, 0o600)
+}
+
+func (s *ImageStore) intermediatePath(id string) string {
+	return filepath.Join(s.dir, "intermediate", strings.TrimPrefix(id, "sha256:"))
+}
+
+// markIntermediate records id as the image of a build step: berth images
+// lists it only with -a.
+func (s *ImageStore) markIntermediate(id string) {
+	os.MkdirAll(filepath.Join(s.dir, "intermediate"), 0o700)
+	os.WriteFile(s.intermediatePath(id), nil, 0o600)
+}
+
+// markFinal records that id is a build's result, listed by berth images.
+func (s *ImageStore) markFinal(id string) { os.Remove(s.intermediatePath(id)) }
+
+// Intermediate reports whether id is only a build step's image.
+func (s *ImageStore) Intermediate(id string) bool {
+	_, err := os.Stat(s.intermediatePath(id))
+	return err == nil
+}
