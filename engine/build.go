@@ -358,7 +358,8 @@ func (b *builder) runContainer(argv []string, createdBy string) (err error) {
 		return err
 	}
 	if code != 0 {
-		return fmt.Errorf("the command '%s' returned a non-zero code: %d", strings.Join(argv, " "), code)
+		// Docker's words, capital included: scripts match them.
+		return fmt.Errorf("The command '%s' returned a non-zero code: %d", strings.Join(argv, " "), code)
 	}
 	layer, err := os.CreateTemp(filepath.Join(b.e.Images.dir, "mnt"), "diff-")
 	if err != nil {
