@@ -382,25 +382,17 @@ func (e *Engine) withRoots(lowerDev, upperDev string, f func(lower, upper string
 	if lowerDev == "" {
 		lowerDev = "base"
 	}
-	var dirs []string
-	for _, dev := range []string{lowerDev, upperDev} {
-		p, err := e.opts.Storage.Activate(dev)
-		if err != nil {
-			return err
-		}
-		defer e.opts.Storage.Deactivate(dev)
-		dir, err := os.MkdirTemp(filepath.Join(e.Images.dir, "mnt"), "root-")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(dir)
-		if err := unix.Mount(p, dir, "ext4", unix.MS_RDONLY, ""); err != nil {
-			return fmt.Errorf("mount %s: %w", dev, err)
-		}
-		defer unix.Unmount(dir, 0)
-		dirs = append(dirs, dir)
+	lower, unmountLower, err := e.Images.mount(lowerDev, unix.MS_RDONLY, true)
+	if err != nil {
+		return err
 	}
-	return f(dirs[0], dirs[1])
+	defer unmountLower()
+	upper, unmountUpper, err := e.Images.mount(upperDev, unix.MS_RDONLY, true)
+	if err != nil {
+		return err
+	}
+	defer unmountUpper()
+	return f(lower, upper)
 }
 
 // add is COPY and ADD: files of the build context (ADD also unpacks a
@@ -522,13 +514,7 @@ func hashTree(h io.Writer, root string) error {
 		rel, _ := filepath.Rel(root, p)
 		fmt.Fprintf(h, "%s %v %d\n", rel, fi.Mode(), fi.Size())
 		if fi.Mode().IsRegular() {
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			_, err = io.Copy(h, f)
-			return err
+			return copyFileTo(h, p)
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			t, _ := os.Readlink(p)
@@ -541,6 +527,7 @@ func hashTree(h io.Writer, root string) error {
 // addTree writes a file, or a directory's contents, at target in the
 // layer, owned by root as COPY makes them.
 func addTree(tw *tar.Writer, src, target string) error {
+	links := map[[2]uint64]string{}
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -554,31 +541,7 @@ func addTree(tw *tar.Writer, src, target string) error {
 		if err != nil {
 			return err
 		}
-		link := ""
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			link, _ = os.Readlink(p)
-		}
-		hdr, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			return err
-		}
-		hdr.Name, hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = name, 0, 0, "", ""
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if !fi.Mode().IsRegular() {
-			return nil
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(tw, f)
-		return err
+		return writeEntry(tw, p, name, fi, links, true)
 	})
 }
 

@@ -148,23 +148,32 @@ func setUpContainer(s *childSpec) error {
 	} else if err := os.Chdir("/"); err != nil {
 		return err
 	}
-	argv0, err := lookPath(s.Args[0], env)
+	return execAs(cred, s.Caps, s.ProcessLabel, s.Args, env)
+}
+
+// execAs finds args[0] in the container's PATH, takes the SELinux label,
+// the user and capabilities, and execs it: the last step of a container's
+// first process and of an exec helper. It returns only with an error that
+// carries Docker's exit status: 127 for no such command, 126 for one that
+// cannot run.
+func execAs(cred credentials, caps []string, processLabel string, args, env []string) error {
+	argv0, err := lookPath(args[0], env)
 	if err != nil {
 		return err
 	}
-	if s.ProcessLabel != "" {
-		if err := selinux.SetExecLabel(s.ProcessLabel); err != nil {
-			return fmt.Errorf("SELinux label %s: %w", s.ProcessLabel, err)
+	if processLabel != "" {
+		if err := selinux.SetExecLabel(processLabel); err != nil {
+			return fmt.Errorf("SELinux label %s: %w", processLabel, err)
 		}
 	}
-	if err := dropPrivileges(cred, s.Caps); err != nil {
+	if err := dropPrivileges(cred, caps); err != nil {
 		return err
 	}
-	err = unix.Exec(argv0, s.Args, env)
+	err = unix.Exec(argv0, args, env)
 	if errors.Is(err, unix.ENOENT) {
-		return coded(ExitNotFound, fmt.Errorf("exec %s: %w", s.Args[0], err))
+		return coded(ExitNotFound, fmt.Errorf("exec %s: %w", args[0], err))
 	}
-	return coded(ExitNotRunnable, fmt.Errorf("exec %s: %w", s.Args[0], err))
+	return coded(ExitNotRunnable, fmt.Errorf("exec %s: %w", args[0], err))
 }
 
 // systemMount is one of the filesystems every container gets.

@@ -46,7 +46,7 @@ func writeDiff(w io.Writer, lower, upper string, skipNew map[string]bool) error 
 				return nil
 			}
 		}
-		return writeEntry(tw, p, rel, fi, links)
+		return writeEntry(tw, p, filepath.ToSlash(rel), fi, links, false)
 	})
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
@@ -96,10 +96,15 @@ func sameEntry(a, b os.FileInfo, pa, pb string) bool {
 	return a.Size() == b.Size()
 }
 
-// writeEntry writes one file, directory, link or device node, with its
-// owner, mode, times and extended attributes; a further name of a hard
-// linked file becomes a link to the first.
-func writeEntry(tw *tar.Writer, p, rel string, fi os.FileInfo, links map[[2]uint64]string) error {
+// WriteTree writes the tree at root as a tar archive: a build context,
+// an exported root filesystem.
+func WriteTree(w io.Writer, root string) error { return writeDiff(w, "", root, nil) }
+
+// writeEntry writes the file, directory, link or device node at p as
+// name, with its mode, times, extended attributes and owner (root with
+// rootOwned, as COPY makes them); a further name of a hard linked file
+// becomes a link to the first.
+func writeEntry(tw *tar.Writer, p, name string, fi os.FileInfo, links map[[2]uint64]string, rootOwned bool) error {
 	target := ""
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		var err error
@@ -112,11 +117,14 @@ func writeEntry(tw *tar.Writer, p, rel string, fi os.FileInfo, links map[[2]uint
 		return err
 	}
 	st := fi.Sys().(*syscall.Stat_t)
-	hdr.Name = filepath.ToSlash(rel)
+	hdr.Name = name
 	if fi.IsDir() {
 		hdr.Name += "/"
 	}
 	hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = int(st.Uid), int(st.Gid), "", ""
+	if rootOwned {
+		hdr.Uid, hdr.Gid = 0, 0
+	}
 	hdr.Format = tar.FormatPAX
 	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
 	if xattrs := readXattrs(p); len(xattrs) > 0 {
@@ -139,12 +147,17 @@ func writeEntry(tw *tar.Writer, p, rel string, fi os.FileInfo, links map[[2]uint
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
+	return copyFileTo(tw, p)
+}
+
+// copyFileTo copies the contents of the file at p to w.
+func copyFileTo(w io.Writer, p string) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, err = io.Copy(tw, f)
+	_, err = io.Copy(w, f)
 	return err
 }
 
@@ -187,28 +200,17 @@ func (e *Engine) Export(ref string, w io.Writer) error {
 	e.mu.Lock()
 	id, running := en.c.Id, en.c.State.Running
 	e.mu.Unlock()
-	p, err := e.opts.Storage.Activate(id)
-	if err != nil {
-		return err
-	}
-	if !running {
-		defer e.opts.Storage.Deactivate(id)
-	}
-	dir, err := os.MkdirTemp(filepath.Join(e.Images.dir, "mnt"), "export-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(dir)
 	// A running container has its root mounted read-write: a second
 	// mount must ask the same, or the kernel refuses it (EBUSY). Nothing
-	// is written through it.
+	// is written through it, and the device stays active.
 	flags := uintptr(unix.MS_RDONLY)
 	if running {
 		flags = 0
 	}
-	if err := unix.Mount(p, dir, "ext4", flags, ""); err != nil {
-		return fmt.Errorf("mount %s: %w", id, err)
+	dir, unmount, err := e.Images.mount(id, flags, !running)
+	if err != nil {
+		return err
 	}
-	defer unix.Unmount(dir, 0)
-	return writeDiff(w, "", dir, nil)
+	defer unmount()
+	return WriteTree(w, dir)
 }

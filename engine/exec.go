@@ -12,7 +12,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
 )
 
@@ -362,21 +361,5 @@ func enterAndExec() error {
 	if err := unix.Chdir(dir); err != nil {
 		return fmt.Errorf("working directory %s: %w", dir, err)
 	}
-	argv0, err := lookPath(s.Args[0], env)
-	if err != nil {
-		return err
-	}
-	if s.ProcessLabel != "" {
-		if err := selinux.SetExecLabel(s.ProcessLabel); err != nil {
-			return fmt.Errorf("SELinux label %s: %w", s.ProcessLabel, err)
-		}
-	}
-	if err := dropPrivileges(cred, s.Caps); err != nil {
-		return err
-	}
-	err = unix.Exec(argv0, s.Args, env)
-	if errors.Is(err, unix.ENOENT) {
-		return coded(ExitNotFound, fmt.Errorf("exec %s: %w", s.Args[0], err))
-	}
-	return coded(ExitNotRunnable, fmt.Errorf("exec %s: %w", s.Args[0], err))
+	return execAs(cred, s.Caps, s.ProcessLabel, s.Args, env)
 }

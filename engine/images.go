@@ -222,20 +222,11 @@ func (s *ImageStore) ensureLayer(parent, chain, diffID string, l v1.Layer, what 
 // extract mounts dev and applies the layer onto it, keeping the tar as a
 // blob and checking that its digest is the diff id the image claims.
 func (s *ImageStore) extract(dev, diffID string, l v1.Layer) (int64, error) {
-	path, err := s.storage.Activate(dev)
+	mnt, unmount, err := s.mount(dev, 0, true)
 	if err != nil {
 		return 0, err
 	}
-	defer s.storage.Deactivate(dev)
-	mnt, err := os.MkdirTemp(filepath.Join(s.dir, "mnt"), "layer-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(mnt)
-	if err := unix.Mount(path, mnt, "ext4", 0, ""); err != nil {
-		return 0, fmt.Errorf("mount %s: %w", path, err)
-	}
-	defer unix.Unmount(mnt, 0)
+	defer unmount()
 	rc, err := l.Uncompressed()
 	if err != nil {
 		return 0, err
@@ -265,6 +256,37 @@ func (s *ImageStore) extract(dev, diffID string, l v1.Layer) (int64, error) {
 		return n, err
 	}
 	return n, os.Rename(tmp.Name(), blob)
+}
+
+// mount activates the thin device dev and mounts its ext4 filesystem
+// with flags on a new directory under mnt/; the returned func unmounts it,
+// removes the directory and, with deactivate, deactivates the device (not
+// for a running container's root, which stays in use).
+func (s *ImageStore) mount(dev string, flags uintptr, deactivate bool) (string, func(), error) {
+	path, err := s.storage.Activate(dev)
+	if err != nil {
+		return "", nil, err
+	}
+	undo := func() {
+		if deactivate {
+			s.storage.Deactivate(dev)
+		}
+	}
+	dir, err := os.MkdirTemp(filepath.Join(s.dir, "mnt"), "dev-")
+	if err != nil {
+		undo()
+		return "", nil, err
+	}
+	if err := unix.Mount(path, dir, "ext4", flags, ""); err != nil {
+		os.Remove(dir)
+		undo()
+		return "", nil, fmt.Errorf("mount %s: %w", dev, err)
+	}
+	return dir, func() {
+		unix.Unmount(dir, 0)
+		os.Remove(dir)
+		undo()
+	}, nil
 }
 
 // syncfs flushes the filesystem mounted at dir to its device.

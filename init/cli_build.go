@@ -1,11 +1,9 @@
 package main
 
 import (
-	"archive/tar"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -73,7 +71,7 @@ func buildVerb(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, 1, fmt.Errorf("the build context %s is not a directory", dir))
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(tarContext(dir, pw)) }()
+	go func() { pw.CloseWithError(engine.WriteTree(pw, dir)) }()
 	resp, err := client().Do("POST", "/build", q, pr, nil)
 	if err != nil {
 		return fail(stderr, 1, err)
@@ -104,51 +102,4 @@ func (l *lastLine) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
-}
-
-// tarContext writes the directory as a tar archive, the build context.
-func tarContext(dir string, w io.Writer) error {
-	tw := tar.NewWriter(w)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if rel == "." {
-			return nil
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		link := ""
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			link, _ = os.Readlink(p)
-		}
-		hdr, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			return err
-		}
-		hdr.Name = filepath.ToSlash(rel)
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if !fi.Mode().IsRegular() {
-			return nil
-		}
-		src, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		_, err = io.Copy(tw, src)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return tw.Close()
 }

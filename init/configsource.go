@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,21 +144,6 @@ func readConfigDrive(dev string) (configSource, error) {
 		return configSource{}, fmt.Errorf("config drive %s: %w (put berth.toml at the root of the drive)", dev, err)
 	}
 	return configSource{name: dev + ":/berth.toml", data: data}, nil
-}
-
-// fatLabel returns the volume label in the boot sector of the FAT
-// filesystem on dev, or "".
-func fatLabel(dev string) string {
-	f, err := os.Open(dev)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	b := make([]byte, 512)
-	if _, err := io.ReadFull(f, b); err != nil {
-		return ""
-	}
-	return parseFATLabel(b)
 }
 
 // parseFATLabel reads the label of a FAT boot sector: at 0x47 for FAT32

@@ -172,9 +172,10 @@ func blockDevices(exclude map[string]bool) []blockDevice {
 				}
 			}
 		}
-		d.label = ext4Label("/dev/" + name)
+		start := readStart("/dev/"+name, 2048)
+		d.label, _ = parseExt4Label(start)
 		if d.label == "" {
-			d.fatLabel = fatLabel("/dev/" + name)
+			d.fatLabel = parseFATLabel(start)
 		}
 		out = append(out, d)
 	}
@@ -211,19 +212,19 @@ func diskContent(dev string) (diskKind, error) {
 	return diskForeign, nil
 }
 
-// ext4Label returns the label of the ext2/3/4 filesystem on dev, or "".
-func ext4Label(dev string) string {
+// readStart returns the first n bytes of dev, or nil: enough to read the
+// label of an ext4 or FAT filesystem.
+func readStart(dev string, n int) []byte {
 	f, err := os.Open(dev)
 	if err != nil {
-		return ""
+		return nil
 	}
 	defer f.Close()
-	b := make([]byte, 2048)
+	b := make([]byte, n)
 	if _, err := io.ReadFull(f, b); err != nil {
-		return ""
+		return nil
 	}
-	label, _ := parseExt4Label(b)
-	return label
+	return b
 }
 
 // parseExt4Label reads the volume name of an ext2/3/4 superblock, which
