@@ -90,7 +90,8 @@ func (e *Engine) Handler(version string) http.Handler {
 		reply(w, map[string]int{"StatusCode": code}, err)
 	})
 	mux.HandleFunc("DELETE /containers/{id}", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, nil, e.Remove(r.PathValue("id"), r.URL.Query().Get("force") == "1" || r.URL.Query().Get("force") == "true"))
+		q := r.URL.Query()
+		reply(w, nil, e.Remove(r.PathValue("id"), truthy(q, "force"), truthy(q, "v")))
 	})
 	mux.HandleFunc("GET /containers/{id}/logs", e.apiLogs)
 	mux.HandleFunc("POST /containers/{id}/attach", e.apiAttach)

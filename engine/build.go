@@ -49,7 +49,7 @@ type builder struct {
 }
 
 func (b *builder) removeIntermediate(id string) {
-	b.e.Remove(id, true)
+	b.e.Remove(id, true, true)
 	fmt.Fprintf(b.out, "Removing intermediate container %s\n", ShortID(id))
 }
 

@@ -106,7 +106,8 @@ type NetworkSettings struct {
 
 // MountPoint is one volume.
 type MountPoint struct {
-	Type        string
+	Type        string // bind (-v host:ctr), or volume (an image's VOLUME)
+	Name        string `json:",omitempty"` // a volume's id
 	Source      string
 	Destination string
 	Mode        string

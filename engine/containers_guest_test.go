@@ -63,7 +63,7 @@ func testEngine(t *testing.T) *Engine {
 	}
 	t.Cleanup(func() {
 		for _, c := range e.List(true) {
-			e.Remove(c.Id, true)
+			e.Remove(c.Id, true, false)
 		}
 	})
 	return e
@@ -178,7 +178,7 @@ func TestContainersDoNotSeeEachOther(t *testing.T) {
 	e := testEngine(t)
 	a, _ := e.Create(CreateOptions{Image: "busybox", Cmd: sh("echo secret > /secret; sleep 30")})
 	e.Start(a.Id)
-	defer e.Remove(a.Id, true)
+	defer e.Remove(a.Id, true, false)
 	_, out, _ := runToEnd(t, e, CreateOptions{Cmd: sh("ls /secret 2>&1; ps -o comm | grep -c sleep")})
 	if !strings.Contains(out, "No such file") || !strings.HasSuffix(out, "0\n") {
 		t.Errorf("another container's file or process is visible:\n%s", out)
@@ -227,7 +227,7 @@ func TestPublishedWebServer(t *testing.T) {
 	if _, err := http.Get("http://127.0.0.1:8088/"); err == nil {
 		t.Errorf("the port answers after stop")
 	}
-	if err := e.Remove(c.Id, false); err != nil {
+	if err := e.Remove(c.Id, false, false); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -260,13 +260,13 @@ func TestRemoveRunningNeedsForce(t *testing.T) {
 	e := testEngine(t)
 	c, _ := e.Create(CreateOptions{Image: "busybox", Name: "busy", Cmd: []string{"sleep", "60"}})
 	e.Start(c.Id)
-	if err := e.Remove("busy", false); err == nil || !strings.Contains(err.Error(), "rm -f") {
+	if err := e.Remove("busy", false, false); err == nil || !strings.Contains(err.Error(), "rm -f") {
 		t.Errorf("removing a running container: %v", err)
 	}
 	if _, err := e.Create(CreateOptions{Image: "busybox", Name: "busy", Cmd: []string{"true"}}); err == nil {
 		t.Errorf("a second container got the name busy")
 	}
-	if err := e.Remove("busy", true); err != nil {
+	if err := e.Remove("busy", true, false); err != nil {
 		t.Fatal(err)
 	}
 	devs, _ := e.opts.Storage.Devices()

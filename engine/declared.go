@@ -78,7 +78,7 @@ func (e *Engine) Declare(cfg *config.Config, logf func(format string, args ...an
 		if _, mine := c.Config.Labels[DeclaredLabel]; mine && !declared[name] {
 			logf("container %s is no longer declared: removing it", name)
 			e.Stop(c.Id, 10*time.Second)
-			if err := e.Remove(c.Id, true); err != nil {
+			if err := e.Remove(c.Id, true, false); err != nil {
 				logf("container %s: %v", name, err)
 			}
 		}
@@ -97,7 +97,7 @@ func (e *Engine) declare(ct config.Container) error {
 			return fmt.Errorf("a container of that name exists that berth.toml did not make; remove it (berth rm -f %s) to let the declared one be created", ct.Name)
 		case hash != o.Labels[DeclaredLabel]:
 			e.Stop(c.Id, 10*time.Second)
-			if err := e.Remove(c.Id, true); err != nil {
+			if err := e.Remove(c.Id, true, false); err != nil {
 				return fmt.Errorf("its declaration changed, and removing the old one failed: %w", err)
 			}
 		case c.State.Running:

@@ -327,6 +327,11 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 		os.RemoveAll(e.dir(id))
 		return nil, err
 	}
+	if err := e.makeVolumes(c, ic.Volumes); err != nil {
+		e.opts.Storage.Remove(id)
+		os.RemoveAll(e.dir(id))
+		return nil, err
+	}
 	if err := e.save(c); err != nil {
 		e.opts.Storage.Remove(id)
 		os.RemoveAll(e.dir(id))
@@ -678,7 +683,7 @@ func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
 	count := c.RestartCount
 	e.mu.Unlock()
 	if autoRemove {
-		e.Remove(c.Id, false)
+		e.Remove(c.Id, false, true) // --rm takes the container's volumes too, as Docker's
 		return
 	}
 	if restart {
@@ -854,8 +859,8 @@ func (e *Engine) Kill(ref string, sig unix.Signal) error {
 }
 
 // Remove deletes a stopped container, or with force a running one, and
-// its root device.
-func (e *Engine) Remove(ref string, force bool) error {
+// its root device; with volumes (rm -v) its volumes too.
+func (e *Engine) Remove(ref string, force, volumes bool) error {
 	en, err := e.find(ref)
 	if err != nil {
 		return err
@@ -874,6 +879,13 @@ func (e *Engine) Remove(ref string, force bool) error {
 	id := en.c.Id
 	if err := e.opts.Storage.Remove(id); err != nil && !strings.Contains(err.Error(), "no device") {
 		return err
+	}
+	if volumes {
+		for _, m := range en.c.Mounts {
+			if m.Type == "volume" && m.Name != "" {
+				os.RemoveAll(filepath.Join(e.volumesDir(), m.Name))
+			}
+		}
 	}
 	selinux.ReleaseLabel(en.c.ProcessLabel)
 	e.mu.Lock()

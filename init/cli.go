@@ -33,7 +33,7 @@ var verbs = map[string]verb{
 	"stop":    {usage: "berth stop [-t N] CONTAINER...", help: "Stop containers (SIGTERM, then SIGKILL)", run: stopVerb("stop")},
 	"restart": {usage: "berth restart [-t N] CONTAINER...", help: "Restart containers", run: stopVerb("restart")},
 	"kill":    {usage: "berth kill [-s SIGNAL] CONTAINER...", help: "Send a signal to containers", run: killVerb},
-	"rm":      {usage: "berth rm [-f] CONTAINER...", help: "Remove containers", run: rmVerb},
+	"rm":      {usage: "berth rm [-f] [-v] CONTAINER...", help: "Remove containers (-v: and their volumes)", run: rmVerb},
 	"ps":      {usage: "berth ps [-a] [-l] [-q] [--no-trunc]", help: "List containers", run: psVerb},
 	"logs":    {usage: "berth logs [-f] [-t] [--tail N] CONTAINER", help: "Show a container's output", run: logsVerb},
 	"inspect": {usage: "berth inspect [-f FORMAT] CONTAINER...", help: "Show containers as JSON or through a Go template", run: inspectVerb},

@@ -368,15 +368,17 @@ func killVerb(args []string, stdout, stderr io.Writer) int {
 
 func rmVerb(args []string, stdout, stderr io.Writer) int {
 	f := newFlags("rm", stderr)
-	var force bool
+	var force, volumes bool
 	f.boolVar(&force, "f", "force")
+	f.boolVar(&volumes, "v", "volumes")
 	if f.parse(args) != nil || f.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: berth rm [-f] CONTAINER...")
+		fmt.Fprintln(stderr, "usage: berth rm [-f] [-v] CONTAINER...")
 		return 2
 	}
 	status := 0
 	for _, name := range f.Args() {
-		if _, err := client().Do("DELETE", "/containers/"+name, url.Values{"force": {strconv.FormatBool(force)}}, nil, nil); err != nil {
+		q := url.Values{"force": {strconv.FormatBool(force)}, "v": {strconv.FormatBool(volumes)}}
+		if _, err := client().Do("DELETE", "/containers/"+name, q, nil, nil); err != nil {
 			status = fail(stderr, 1, err)
 			continue
 		}

@@ -131,6 +131,26 @@ func TestBuildWorkflow(t *testing.T) {
 		}
 	})
 
+	t.Run("VOLUME gives each container a volume seeded from the image", func(t *testing.T) {
+		writeGuestFile(t, vm, "/root/vol/Dockerfile", "FROM busybox\nRUN mkdir /data && echo seed > /data/f\nVOLUME /data\n")
+		run(t, vm, "berth build -t vol /root/vol")
+		if out := run(t, vm, "berth run --name v1 vol sh -c 'cat /data/f; echo more > /data/g'"); out != "seed" {
+			t.Errorf("the volume lacks the image's files: %q", out)
+		}
+		src := run(t, vm, "berth inspect -f '{{range .Mounts}}{{.Type}} {{.Destination}} {{.Source}}{{end}}' v1")
+		f := strings.Fields(src)
+		if len(f) != 3 || f[0] != "volume" || f[1] != "/data" || !strings.HasPrefix(f[2], "/var/lib/berth/volumes/") {
+			t.Fatalf("inspect Mounts: %q", src)
+		}
+		if got := run(t, vm, "cat "+f[2]+"/f "+f[2]+"/g"); got != "seed\nmore" {
+			t.Errorf("volume on the host: %q", got)
+		}
+		run(t, vm, "berth rm -v v1")
+		if out, _, _ := vm.Run("ls "+f[2], cmdTimeout); !strings.Contains(out, "No such file") {
+			t.Errorf("rm -v left the volume: %q", out)
+		}
+	})
+
 	// save, and carry the tar on a disk to the second appliance.
 	size := run(t, vm, "berth save www:v1 > /tmp/www.tar && stat -c %s /tmp/www.tar && dd if=/tmp/www.tar of=/dev/vda bs=1M conv=fsync 2>/dev/null")
 	vm.Send("poweroff\n")
