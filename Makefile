@@ -38,6 +38,7 @@ else
 endif
 
 vet:
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) vet -tags appliance ./tests
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
