@@ -43,7 +43,11 @@ type HeldRun struct {
 // descriptor of its keeper socket.
 const KeeperFDEnv = "BERTH_KEEPER_FD"
 
-func sendMsg(fd int, m keeperMsg, files []*os.File) error {
+func sendMsg(fd int, m keeperMsg, files []*os.File) error { return sendMsgFlags(fd, m, files, 0) }
+
+// sendMsgFlags is sendMsg with sendmsg(2)'s flags: PID 1 sends exits with
+// MSG_DONTWAIT, so that an engine that does not read cannot stall it.
+func sendMsgFlags(fd int, m keeperMsg, files []*os.File, flags int) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -56,7 +60,7 @@ func sendMsg(fd int, m keeperMsg, files []*os.File) error {
 		}
 		oob = unix.UnixRights(fds...)
 	}
-	return unix.Sendmsg(fd, b, oob, nil, 0)
+	return unix.Sendmsg(fd, b, oob, nil, flags)
 }
 
 func recvMsg(fd int) (keeperMsg, []*os.File, error) {
@@ -133,16 +137,30 @@ func (k *Keeper) Connect() (*os.File, error) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	var held []keptMsg
 	for _, id := range ids {
 		r := k.runs[id]
-		if err := sendMsg(fds[0], keeperMsg{Op: "held", ID: id, Pid: r.pid, Names: r.names, Status: r.status}, r.files); err != nil {
-			k.logf("keeper: hand %s back to the engine: %v", ShortID(id), err)
-		}
+		held = append(held, keptMsg{keeperMsg{Op: "held", ID: id, Pid: r.pid, Names: r.names, Status: r.status}, r.files})
 	}
-	sendMsg(fds[0], keeperMsg{Op: "ready"}, nil)
 	k.mu.Unlock()
-	go k.serve(fds[0])
+	// Sent as the engine reads them, not before it starts: many runs
+	// would fill the socket's buffer.
+	go func() {
+		for _, h := range held {
+			if err := sendMsg(fds[0], h.msg, h.files); err != nil {
+				k.logf("keeper: hand %s back to the engine: %v", ShortID(h.msg.ID), err)
+			}
+		}
+		sendMsg(fds[0], keeperMsg{Op: "ready"}, nil)
+		k.serve(fds[0])
+	}()
 	return os.NewFile(uintptr(fds[1]), "keeper"), nil
+}
+
+// keptMsg is a held run's message with its files.
+type keptMsg struct {
+	msg   keeperMsg
+	files []*os.File
 }
 
 func (k *Keeper) serve(fd int) {
@@ -193,7 +211,9 @@ func (k *Keeper) Reaped(pid int, ws unix.WaitStatus) bool {
 			st := int(ws)
 			r.status = &st
 			if k.fd >= 0 {
-				sendMsg(k.fd, keeperMsg{Op: "exit", ID: id, Pid: pid, Status: &st}, nil)
+				if err := sendMsgFlags(k.fd, keeperMsg{Op: "exit", ID: id, Pid: pid, Status: &st}, nil, unix.MSG_DONTWAIT); err != nil {
+					k.logf("keeper: tell the engine that container %s ended: %v; the next engine will know", ShortID(id), err)
+				}
 			}
 			return true
 		}
