@@ -152,7 +152,12 @@ func (e *Engine) Handler(version string) http.Handler {
 			}
 		}
 		w.Header().Set("Content-Type", "application/x-tar")
-		e.Images.Save(names, w)
+		if err := e.Images.Save(names, w); err != nil {
+			// Before the first byte, the client gets the error; after, a
+			// cut archive, and the console the reason.
+			e.logf("engine: save %v: %v", names, err)
+			reply(w, nil, err)
+		}
 	})
 	mux.HandleFunc("POST /images/create", e.apiImageCreate)
 	mux.HandleFunc("POST /images/{name...}", e.apiImageTag)

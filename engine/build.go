@@ -250,6 +250,9 @@ func (b *builder) commit(createdBy string, change func(*v1.Config), layerTar str
 		return err
 	}
 	b.e.Images.markIntermediate(id)
+	if b.image.ID != "scratch" {
+		b.e.Images.setParent(id, b.image.ID)
+	}
 	next, err := b.e.Images.Get(id)
 	if err != nil {
 		return err
@@ -767,8 +770,16 @@ func (s *ImageStore) cached(key string) (string, bool) {
 	return id, ok
 }
 
+// cache records id as the image of the step key, unless an image the
+// key names already exists: a --no-cache build does not take the cache
+// away from the images it was built with.
 func (s *ImageStore) cache(key, id string) error {
 	m := s.readCache()
+	if old, ok := m[key]; ok {
+		if _, err := s.load(old); err == nil {
+			return nil
+		}
+	}
 	m[key] = id
 	b, _ := json.Marshal(m)
 	return os.WriteFile(s.cachePath(), b, 0o600)
@@ -787,6 +798,30 @@ func (s *ImageStore) markIntermediate(id string) {
 
 // markFinal records that id is a build's result, listed by berth images.
 func (s *ImageStore) markFinal(id string) { os.Remove(s.intermediatePath(id)) }
+
+// setParent records that id was built on parent, so that removing an
+// image removes the build steps' images below it that nothing else uses.
+func (s *ImageStore) setParent(id, parent string) {
+	os.MkdirAll(filepath.Join(s.dir, "parents"), 0o700)
+	os.WriteFile(filepath.Join(s.dir, "parents", strings.TrimPrefix(id, "sha256:")), []byte(parent), 0o600)
+}
+
+// Parent returns the image id was built on, or "".
+func (s *ImageStore) Parent(id string) string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "parents", strings.TrimPrefix(id, "sha256:")))
+	return string(b)
+}
+
+// hasChildren reports whether an image was built on id.
+func (s *ImageStore) hasChildren(id string) bool {
+	files, _ := filepath.Glob(filepath.Join(s.dir, "parents", "*"))
+	for _, f := range files {
+		if b, _ := os.ReadFile(f); string(b) == id {
+			return true
+		}
+	}
+	return false
+}
 
 // Intermediate reports whether id is only a build step's image.
 func (s *ImageStore) Intermediate(id string) bool {

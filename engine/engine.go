@@ -930,10 +930,30 @@ func (e *Engine) RemoveImage(ref string, force bool) ([]map[string]string, error
 			return out, nil
 		}
 	}
+	parent := e.Images.Parent(img.ID)
 	if err := e.Images.Delete(img); err != nil {
 		return out, err
 	}
-	return append(out, map[string]string{"Deleted": img.ID}), nil
+	out = append(out, map[string]string{"Deleted": img.ID})
+	// As Docker: the build steps' images below it go too, down to one
+	// that has a name, another image built on it, or a container.
+	used := map[string]bool{}
+	for _, c := range e.List(true) {
+		used[c.Image] = true
+	}
+	for p := parent; p != "" && e.Images.Intermediate(p) && !e.Images.hasChildren(p) && !used[p]; {
+		parent, err := e.Images.Get(p)
+		if err != nil || len(parent.RepoTags) > 0 {
+			break
+		}
+		next := e.Images.Parent(p)
+		if err := e.Images.Delete(parent); err != nil {
+			return out, err
+		}
+		out = append(out, map[string]string{"Deleted": p})
+		p = next
+	}
+	return out, nil
 }
 
 // ProxyTransport is an HTTP transport that goes through the proxies of

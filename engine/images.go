@@ -703,11 +703,17 @@ func (s *ImageStore) Delete(img Image) error {
 	if err := os.Remove(filepath.Join(s.dir, "configs", strings.TrimPrefix(img.ID, "sha256:")+".json")); err != nil {
 		return fmt.Errorf("images: %w", err)
 	}
-	used := map[string]bool{}
+	os.Remove(filepath.Join(s.dir, "parents", strings.TrimPrefix(img.ID, "sha256:")))
+	os.Remove(s.intermediatePath(img.ID))
+	used := map[string]bool{}     // chain ids: layer devices
+	usedDiff := map[string]bool{} // diff ids: blobs, which images with different lower layers can share
 	others, _ := s.List()
 	for _, o := range others {
 		for _, c := range o.chains() {
 			used[c] = true
+		}
+		for _, d := range o.Config.RootFS.DiffIDs {
+			usedDiff[d.Hex] = true
 		}
 	}
 	chains := img.chains()
@@ -720,7 +726,9 @@ func (s *ImageStore) Delete(img Image) error {
 			return err
 		}
 		os.Remove(filepath.Join(s.dir, "layers", strings.TrimPrefix(c, "sha256:")))
-		os.Remove(filepath.Join(s.dir, "blobs", img.Config.RootFS.DiffIDs[i].Hex))
+		if d := img.Config.RootFS.DiffIDs[i].Hex; !usedDiff[d] {
+			os.Remove(filepath.Join(s.dir, "blobs", d))
+		}
 	}
 	return nil
 }

@@ -91,6 +91,19 @@ func TestBuildWorkflow(t *testing.T) {
 		if strings.Contains(out, "Using cache") || !strings.Contains(out, "Running in") {
 			t.Errorf("--no-cache used the cache:\n%s", out)
 		}
+		// rmi takes the steps' images of that build with it, as Docker's
+		// does: the ten it made (FROM and ARG make none).
+		before := run(t, vm, "berth images -a -q | wc -l")
+		out = run(t, vm, "berth rmi www:hi")
+		after := run(t, vm, "berth images -a -q | wc -l")
+		b, _ := strconv.Atoi(before)
+		a, _ := strconv.Atoi(after)
+		if n := strings.Count(out, "Deleted: "); n != 10 || b-a != 10 {
+			t.Errorf("rmi www:hi deleted %d images (%s to %s listed with -a), want 10:\n%s", n, before, after, out)
+		}
+		if out := run(t, vm, "berth build -t www:v1 /root/site"); strings.Count(out, "Using cache") != 10 {
+			t.Errorf("rmi of another build's image broke this one's cache:\n%s", out)
+		}
 	})
 
 	t.Run("run it with -P and fetch the page", func(t *testing.T) {
