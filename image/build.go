@@ -6,7 +6,9 @@ package image
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -110,6 +112,13 @@ func Build(opts Options) (Result, error) {
 		if err := a.HostFile(filepath.Join(BundledImagesDir, filepath.Base(img)), img); err != nil {
 			return res, err
 		}
+		// Its digest goes along, so that the host tells a changed image
+		// from one it loaded before without reading it at every boot.
+		sum, err := FileSHA256(img)
+		if err != nil {
+			return res, err
+		}
+		a.File(filepath.Join(BundledImagesDir, filepath.Base(img))+".sha256", 0o644, []byte(sum+"\n"))
 	}
 	for dst, src := range opts.Programs {
 		if err := addProgram(a, dst, src); err != nil {
@@ -282,4 +291,18 @@ func writeFileAtomic(path string, b []byte) error {
 		return fmt.Errorf("image: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// FileSHA256 returns the hex sha256 of the file at path.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

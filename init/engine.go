@@ -1,16 +1,14 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -117,7 +115,7 @@ func loadBundledImages(e *engine.Engine, logf func(string, ...any)) {
 	}
 	files, _ := filepath.Glob(filepath.Join(image.BundledImagesDir, "*.tar"))
 	for _, f := range files {
-		sum, err := fileSum(f)
+		sum, err := bundleSum(f)
 		if err != nil || done[filepath.Base(f)] == sum {
 			continue
 		}
@@ -132,17 +130,13 @@ func loadBundledImages(e *engine.Engine, logf func(string, ...any)) {
 	}
 }
 
-func fileSum(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
+// bundleSum is the digest of a bundled image: the one the build wrote
+// beside it, else computed.
+func bundleSum(path string) (string, error) {
+	if b, err := os.ReadFile(path + ".sha256"); err == nil {
+		return strings.TrimSpace(string(b)), nil
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return image.FileSHA256(path)
 }
 
 // startContainers makes the declared containers real, then starts, after
