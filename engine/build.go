@@ -2,7 +2,6 @@ package engine
 
 import (
 	"archive/tar"
-	"compress/bzip2"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -221,14 +220,7 @@ func (b *builder) commit(createdBy string, change func(*v1.Config), layerTar str
 	}
 	cfg.Created = v1.Time{Time: time.Now().UTC()}
 	cfg.History = append(cfg.History, v1.History{Created: cfg.Created, CreatedBy: createdBy, EmptyLayer: layerTar == ""})
-	var layers []v1.Layer
-	for _, d := range cfg.RootFS.DiffIDs {
-		l, err := tarball.LayerFromFile(filepath.Join(b.e.Images.dir, "blobs", d.Hex))
-		if err != nil {
-			return err
-		}
-		layers = append(layers, l)
-	}
+	var top v1.Layer
 	if layerTar != "" {
 		l, err := tarball.LayerFromFile(layerTar)
 		if err != nil {
@@ -239,13 +231,9 @@ func (b *builder) commit(createdBy string, change func(*v1.Config), layerTar str
 			return err
 		}
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, d)
-		layers = append(layers, l)
+		top = l
 	}
-	img, err := imageOf(cfg, layers)
-	if err != nil {
-		return err
-	}
-	id, err := b.e.Images.Add(img, nil, io.Discard)
+	id, err := b.e.Images.addStep(cfg, top)
 	if err != nil {
 		return err
 	}
@@ -550,7 +538,7 @@ func addTree(tw *tar.Writer, src, target string) error {
 
 // isArchive tells a tar archive ADD unpacks, by its first bytes.
 func isArchive(p string) bool {
-	r, closeFn, err := openArchive(p)
+	r, closeFn, _, err := openArchive(p)
 	if err != nil {
 		return false
 	}
@@ -559,33 +547,10 @@ func isArchive(p string) bool {
 	return err == nil
 }
 
-// openArchive opens a tar, plain, gzip or bzip2 compressed.
-func openArchive(p string) (io.Reader, func(), error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, nil, err
-	}
-	magic := make([]byte, 3)
-	n, _ := io.ReadFull(f, magic)
-	f.Seek(0, io.SeekStart)
-	switch {
-	case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		zr, err := gunzip(f)
-		if err != nil {
-			f.Close()
-			return nil, nil, err
-		}
-		return zr, func() { f.Close() }, nil
-	case n == 3 && string(magic) == "BZh":
-		return bzip2.NewReader(f), func() { f.Close() }, nil
-	}
-	return f, func() { f.Close() }, nil
-}
-
 // copyArchive writes the entries of a local tar archive below dest, as ADD
 // unpacks one; the extraction refuses entries that would leave the root.
 func copyArchive(tw *tar.Writer, p, dest string) error {
-	r, closeFn, err := openArchive(p)
+	r, closeFn, _, err := openArchive(p)
 	if err != nil {
 		return err
 	}

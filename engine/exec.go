@@ -177,6 +177,20 @@ func (e *Engine) ExecStart(id string, conn io.Writer, input io.Reader) (err erro
 		spec.Env = mergeEnv(spec.Env, []string{"TERM=xterm"})
 	}
 
+	// What can fail before the command's streams exist comes first: a
+	// failure after them would leave their copiers waiting.
+	cgDir, err := os.Open(filepath.Join(cgroupParent, c.Id))
+	if err != nil {
+		return fmt.Errorf("engine: exec: %w", err)
+	}
+	defer cgDir.Close()
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer specR.Close()
+	defer specW.Close()
+
 	cmd := exec.Command("/proc/self/exe", ExecArg)
 	var copiers sync.WaitGroup
 	var closeAfter []*os.File
@@ -226,15 +240,6 @@ func (e *Engine) ExecStart(id string, conn io.Writer, input io.Reader) (err erro
 			go func() { io.Copy(w, input); w.Close() }()
 		}
 	}
-	cgDir, err := os.Open(filepath.Join(cgroupParent, c.Id))
-	if err != nil {
-		return fmt.Errorf("engine: exec: %w", err)
-	}
-	defer cgDir.Close()
-	specR, specW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
 	cmd.ExtraFiles = []*os.File{specR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cgDir.Fd()), Setsid: true,
 		Setctty: attached && cfg.Tty, Ctty: 0}
@@ -244,7 +249,6 @@ func (e *Engine) ExecStart(id string, conn io.Writer, input io.Reader) (err erro
 		f.Close()
 	}
 	if err != nil {
-		specW.Close()
 		return fmt.Errorf("engine: exec in %s: %w", ShortID(c.Id), err)
 	}
 	json.NewEncoder(specW).Encode(spec)

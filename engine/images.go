@@ -2,6 +2,7 @@ package engine
 
 import (
 	"archive/tar"
+	"compress/bzip2"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -158,8 +159,6 @@ func (s *ImageStore) Add(img v1.Image, tags []string, progress io.Writer) (strin
 	if err != nil {
 		return "", fmt.Errorf("images: parse config: %w", err)
 	}
-	sum := sha256.Sum256(raw)
-	id := "sha256:" + hex.EncodeToString(sum[:])
 	layers, err := img.Layers()
 	if err != nil {
 		return "", fmt.Errorf("images: %w", err)
@@ -176,10 +175,41 @@ func (s *ImageStore) Add(img v1.Image, tags []string, progress io.Writer) (strin
 			return "", err
 		}
 	}
+	return s.store(raw, tags)
+}
+
+// addStep stores the image a build step made: cfg, whose layers are all
+// in the store already but for the top one when top is not nil. Unlike
+// Add, it reads no layer but that one, so a step costs the same on a
+// large image as on a small one.
+func (s *ImageStore) addStep(cfg *v1.ConfigFile, top v1.Layer) (string, error) {
+	if top != nil {
+		ids := cfg.RootFS.DiffIDs
+		parent := ""
+		for _, d := range ids[:len(ids)-1] {
+			parent = chainID(parent, d.String())
+		}
+		diffID := ids[len(ids)-1].String()
+		if err := s.ensureLayer(layerDevice(parent), chainID(parent, diffID), diffID, top, "layer", io.Discard); err != nil {
+			return "", err
+		}
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("images: %w", err)
+	}
+	return s.store(raw, nil)
+}
+
+// store records an image's config, whose layers are in place, and names
+// it tags; it returns the image's id, the digest of the config.
+func (s *ImageStore) store(raw []byte, tags []string) (string, error) {
+	sum := sha256.Sum256(raw)
+	id := "sha256:" + hex.EncodeToString(sum[:])
 	if err := thinpool.WriteFileDurable(filepath.Join(s.dir, "configs", strings.TrimPrefix(id, "sha256:")+".json"), raw); err != nil {
 		return "", fmt.Errorf("images: %w", err)
 	}
-	_, err = s.repositories(func(repos map[string]string) error {
+	_, err := s.repositories(func(repos map[string]string) error {
 		for _, t := range tags {
 			ref, err := NormalizeRef(t)
 			if err != nil {
@@ -470,12 +500,7 @@ func (s *ImageStore) Import(r io.Reader, ref string, progress io.Writer) (string
 // config and layers, tagged ref too, instead of being taken for a root
 // filesystem. ok says whether path was such an archive.
 func (s *ImageStore) importSaved(path, ref string, progress io.Writer) (id string, ok bool, err error) {
-	plain, cleanup, err := decompressed(path)
-	if err != nil {
-		return "", false, nil
-	}
-	members, err := tarMembers(plain)
-	cleanup()
+	members, err := tarMembers(path)
 	if err != nil || !(members["manifest.json"] || members["oci-layout"] && members["index.json"]) {
 		return "", false, nil
 	}
@@ -499,46 +524,65 @@ func (s *ImageStore) importSaved(path, ref string, progress io.Writer) (id strin
 	return img.ID, true, nil
 }
 
-// decompressed returns a path to the plain tar of path, unzipping a gzip
-// archive into a temporary file.
-func decompressed(path string) (string, func(), error) {
-	f, err := os.Open(path)
+// openArchive opens a tar archive, plain or compressed with gzip or
+// bzip2 (told by its first bytes), and says whether it was compressed.
+func openArchive(p string) (r io.Reader, closeFn func(), compressed bool, err error) {
+	f, err := os.Open(p)
 	if err != nil {
-		return "", nil, fmt.Errorf("images: %w", err)
+		return nil, nil, false, fmt.Errorf("images: %w", err)
 	}
-	defer f.Close()
-	magic := make([]byte, 2)
-	io.ReadFull(f, magic)
-	if magic[0] != 0x1f || magic[1] != 0x8b {
-		return path, func() {}, nil
-	}
+	magic := make([]byte, 3)
+	n, _ := io.ReadFull(f, magic)
 	f.Seek(0, io.SeekStart)
-	rc, err := gunzip(f)
+	closeFn = func() { f.Close() }
+	switch {
+	case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		zr, err := gunzip(f)
+		if err != nil {
+			f.Close()
+			return nil, nil, false, err
+		}
+		return zr, closeFn, true, nil
+	case n == 3 && string(magic) == "BZh":
+		return bzip2.NewReader(f), closeFn, true, nil
+	}
+	return f, closeFn, false, nil
+}
+
+// decompressed returns a path to the plain tar of path, decompressing a
+// compressed archive into a temporary file.
+func decompressed(path string) (string, func(), error) {
+	r, closeFn, compressed, err := openArchive(path)
 	if err != nil {
 		return "", nil, err
+	}
+	defer closeFn()
+	if !compressed {
+		return path, func() {}, nil
 	}
 	tmp, err := os.CreateTemp("", "berth-load-")
 	if err != nil {
 		return "", nil, err
 	}
-	_, err = io.Copy(tmp, rc)
+	_, err = io.Copy(tmp, r)
 	tmp.Close()
 	if err != nil {
 		os.Remove(tmp.Name())
-		return "", nil, fmt.Errorf("images: gunzip %s: %w", path, err)
+		return "", nil, fmt.Errorf("images: decompress %s: %w", path, err)
 	}
 	return tmp.Name(), func() { os.Remove(tmp.Name()) }, nil
 }
 
-// tarMembers lists the top-level files of a tar.
+// tarMembers lists the top-level files of a tar archive, plain or
+// compressed.
 func tarMembers(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
+	r, closeFn, _, err := openArchive(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer closeFn()
 	out := map[string]bool{}
-	tr := tar.NewReader(f)
+	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {

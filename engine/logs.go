@@ -62,6 +62,13 @@ func (s *runStreams) closeContainerEnds() {
 // stdout and stderr, and one for stdin when openStdin.
 func (l *logBook) open(tty, openStdin, stdinOnce bool, size Winsize) (*runStreams, error) {
 	s := &runStreams{Engine: map[string]*os.File{}}
+	fail := func(err error) (*runStreams, error) {
+		s.closeContainerEnds()
+		for _, f := range s.Engine {
+			f.Close()
+		}
+		return nil, err
+	}
 	if tty {
 		master, slave, err := openPty(size)
 		if err != nil {
@@ -73,7 +80,7 @@ func (l *logBook) open(tty, openStdin, stdinOnce bool, size Winsize) (*runStream
 		for _, name := range []string{"stdout", "stderr"} {
 			r, w, err := os.Pipe()
 			if err != nil {
-				return nil, err
+				return fail(err)
 			}
 			s.Engine[name] = r
 			if name == "stdout" {
@@ -85,14 +92,13 @@ func (l *logBook) open(tty, openStdin, stdinOnce bool, size Winsize) (*runStream
 		if openStdin {
 			r, w, err := os.Pipe()
 			if err != nil {
-				return nil, err
+				return fail(err)
 			}
 			s.Stdin, s.Engine["stdin"] = r, w
 		}
 	}
 	if err := l.resume(s.Engine, stdinOnce); err != nil {
-		s.closeContainerEnds()
-		return nil, err
+		return fail(err)
 	}
 	return s, nil
 }
@@ -121,7 +127,8 @@ func (l *logBook) resume(files map[string]*os.File, stdinOnce bool) error {
 				stream = "stdout"
 			}
 			l.copiers.Add(1)
-			go l.copy(r, stream)
+			// The pty is stdin too: endRun closes it, not its copier.
+			go l.copy(r, stream, name != "pty")
 		}
 	}
 	return nil
@@ -129,7 +136,7 @@ func (l *logBook) resume(files map[string]*os.File, stdinOnce bool) error {
 
 // copy reads one stream until the container closes it: each chunk goes to
 // the attached clients at once, each whole line into the log.
-func (l *logBook) copy(r *os.File, stream string) {
+func (l *logBook) copy(r *os.File, stream string, closeAtEnd bool) {
 	defer l.copiers.Done()
 	buf := make([]byte, 32*1024)
 	var pending []byte
@@ -151,7 +158,7 @@ func (l *logBook) copy(r *os.File, stream string) {
 			if len(pending) > 0 {
 				l.record(stream, string(pending))
 			}
-			if stream != "stdout" || !l.tty {
+			if closeAtEnd {
 				r.Close()
 			}
 			return

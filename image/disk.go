@@ -96,39 +96,28 @@ func BuildDisk(o DiskOptions) error {
 	if err != nil {
 		return fmt.Errorf("image: disk: boot filesystem: %w", err)
 	}
-	files := map[string]string{
-		"/EFI/BOOT/BOOTX64.EFI":      SystemdBootEFI,
-		"/syslinux/ldlinux.c32":      SyslinuxLdlinux,
-		"/vmlinuz":                   o.Kernel,
-		"/initrd.img":                o.Initramfs,
-		"/loader/loader.conf":        "",
-		"/loader/entries/berth.conf": "",
-		"/syslinux/syslinux.cfg":     "",
-	}
-	contents := map[string]string{
-		"/loader/loader.conf":        "default berth.conf\ntimeout 0\nconsole-mode keep\n",
-		"/loader/entries/berth.conf": "title berth\nlinux /vmlinuz\ninitrd /initrd.img\noptions " + o.Cmdline + "\n",
-		"/syslinux/syslinux.cfg": "SERIAL 0 115200\nDEFAULT berth\nPROMPT 0\nTIMEOUT 0\nLABEL berth\n  LINUX /vmlinuz\n  INITRD /initrd.img\n  APPEND " +
-			o.Cmdline + "\n",
-	}
 	for _, dir := range []string{"/EFI", "/EFI/BOOT", "/loader", "/loader/entries", "/syslinux"} {
 		if err := fs.Mkdir(dir); err != nil {
 			return fmt.Errorf("image: disk: mkdir %s: %w", dir, err)
 		}
 	}
-	for name, src := range files {
-		var r io.Reader
-		if c, ok := contents[name]; ok {
-			r = strings.NewReader(c)
-		} else {
-			f, err := os.Open(src)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			r = f
+	for name, src := range map[string]string{
+		"/EFI/BOOT/BOOTX64.EFI": SystemdBootEFI,
+		"/syslinux/ldlinux.c32": SyslinuxLdlinux,
+		"/vmlinuz":              o.Kernel,
+		"/initrd.img":           o.Initramfs,
+	} {
+		if err := copyFATFile(fs, name, src); err != nil {
+			return err
 		}
-		if err := writeFATFile(fs, name, r); err != nil {
+	}
+	for name, content := range map[string]string{
+		"/loader/loader.conf":        "default berth.conf\ntimeout 0\nconsole-mode keep\n",
+		"/loader/entries/berth.conf": "title berth\nlinux /vmlinuz\ninitrd /initrd.img\noptions " + o.Cmdline + "\n",
+		"/syslinux/syslinux.cfg": "SERIAL 0 115200\nDEFAULT berth\nPROMPT 0\nTIMEOUT 0\nLABEL berth\n  LINUX /vmlinuz\n  INITRD /initrd.img\n  APPEND " +
+			o.Cmdline + "\n",
+	} {
+		if err := writeFATFile(fs, name, strings.NewReader(content)); err != nil {
 			return err
 		}
 	}
@@ -183,6 +172,16 @@ func writeFATFile(fs filesystem.FileSystem, name string, r io.Reader) error {
 	return f.Close()
 }
 
+// copyFATFile copies the host file src to name on the FAT filesystem.
+func copyFATFile(fs filesystem.FileSystem, name, src string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("image: disk: %w", err)
+	}
+	defer f.Close()
+	return writeFATFile(fs, name, f)
+}
+
 // UpgradeDisk replaces the kernel and initramfs on a berth disk's boot
 // partition with new ones, as an upgrade does: the state partition is not
 // touched, so containers, images and data stay.
@@ -197,15 +196,9 @@ func UpgradeDisk(diskPath, kernel, initramfs string) error {
 		return fmt.Errorf("image: upgrade %s: the boot partition: %w", diskPath, err)
 	}
 	for name, src := range map[string]string{"/vmlinuz": kernel, "/initrd.img": initramfs} {
-		f, err := os.Open(src)
-		if err != nil {
-			return err
-		}
 		// Removed first: the new file may be smaller than the old.
 		fs.Remove(name)
-		err = writeFATFile(fs, name, f)
-		f.Close()
-		if err != nil {
+		if err := copyFATFile(fs, name, src); err != nil {
 			return err
 		}
 	}
