@@ -25,6 +25,7 @@ type Config struct {
 	Network    Network     `toml:"network"`
 	Storage    Storage     `toml:"storage"`
 	Bridge     Bridge      `toml:"bridge"`
+	Engine     Engine      `toml:"engine"`
 	Images     Images      `toml:"images"`
 	Containers []Container `toml:"container"`
 
@@ -111,6 +112,22 @@ type Bridge struct {
 	Address string `toml:"address"`
 }
 
+// Engine is the [engine] section: limits the engine keeps for every
+// container.
+type Engine struct {
+	// LogMaxSize rotates a container's log when it grows past this size,
+	// as json-file's max-size; a container's --log-opt max-size wins.
+	// Default 10MB; 0 never rotates.
+	LogMaxSize *Size `toml:"log_max_size"`
+	// LogMaxFile is how many log files a container keeps, as json-file's
+	// max-file. Default 3.
+	LogMaxFile int `toml:"log_max_file"`
+	// MemoryReserve is memory kept for the host: all containers together
+	// may use the machine's memory less this much (the memory.max of their
+	// parent cgroup). Default 128MB.
+	MemoryReserve *Size `toml:"memory_reserve"`
+}
+
 // Container is one [[container]] entry: a container berth keeps running.
 type Container struct {
 	Name       string   `toml:"name"`
@@ -159,6 +176,9 @@ const (
 	DefaultMetadataSize  = 2 * GiB
 	DefaultBaseSize      = 10 * GiB
 	DefaultMinFreeSpace  = "10%"
+	DefaultLogMaxSize    = 10 * MiB
+	DefaultLogMaxFile    = 3
+	DefaultMemoryReserve = 128 * MiB
 )
 
 // Load reads and validates the config file at path.
@@ -214,6 +234,17 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Storage.BaseSize == 0 {
 		c.Storage.BaseSize = DefaultBaseSize
+	}
+	if c.Engine.LogMaxSize == nil {
+		v := DefaultLogMaxSize
+		c.Engine.LogMaxSize = &v
+	}
+	if c.Engine.LogMaxFile == 0 {
+		c.Engine.LogMaxFile = DefaultLogMaxFile
+	}
+	if c.Engine.MemoryReserve == nil {
+		v := DefaultMemoryReserve
+		c.Engine.MemoryReserve = &v
 	}
 	for i := range c.Containers {
 		setDefault(&c.Containers[i].Restart, "no")

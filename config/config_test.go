@@ -27,6 +27,9 @@ func TestParseDefaults(t *testing.T) {
 		{"base size", c.Storage.BaseSize, 10 * GiB},
 		{"state disk", c.Storage.StateDisk, "auto"},
 		{"restart", c.Containers[0].Restart, "no"},
+		{"log max size", *c.Engine.LogMaxSize, 10 * MiB},
+		{"log max file", c.Engine.LogMaxFile, 3},
+		{"memory reserve", *c.Engine.MemoryReserve, 128 * MiB},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -47,6 +50,9 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key in container", "[[container]]\nname = \"a\"\nimage = \"b\"\n[[container]]\nname = \"c\"\nimage = \"d\"\n  prots = [\"80\"]\n",
 			"7:3: container.prots: unknown key"},
 		{"unknown section", "[hots]\nname = 1\n", "1:1: hots: unknown key"},
+		{"no log file kept", "[engine]\nlog_max_file = -1\n", "2:16: engine.log_max_file: -1: keep at least 1 log file"},
+		{"log too small to rotate", "[engine]\nlog_max_size = \"100\"\n", "engine.log_max_size: 100B is too small"},
+		{"unknown engine key", "[engine]\nlog_driver = \"syslog\"\n", "2:1: engine.log_driver: unknown key"},
 		{"wrong type", "[host]\nhostname = 5\n", "2:12: host.hostname: incompatible types"},
 		{"wrong type in container", "[[container]]\nname = \"a\"\nimage = \"b\"\n[[container]]\nname = \"c\"\nimage = \"d\"\ncpus = \"two\"\n", "7:8: container[1].cpus: incompatible types"},
 		{"syntax", "[host\n", "to end table name"},

@@ -34,9 +34,19 @@ func (c *Config) validate(pos positions) ErrorList {
 	p.check("host.hostname", ValidHostname(c.Host.Hostname))
 	c.validateNetwork(p)
 	c.validateStorage(p)
+	c.validateEngine(p)
 	c.validateImages(p)
 	c.validateContainers(p)
 	return p.list
+}
+
+func (c *Config) validateEngine(p *problems) {
+	if c.Engine.LogMaxFile < 1 {
+		p.add("engine.log_max_file", "%d: keep at least 1 log file", c.Engine.LogMaxFile)
+	}
+	if s := c.Engine.LogMaxSize; s != nil && *s != 0 && *s < 4*KiB {
+		p.add("engine.log_max_size", "%s is too small to hold a log line; give at least 4KB, or 0 to never rotate", s)
+	}
 }
 
 func (c *Config) validateImages(p *problems) {

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
 
 	"berth/config"
@@ -188,6 +189,8 @@ func reply(w http.ResponseWriter, v any, err error) {
 			status = 404
 		case errors.Is(err, ErrConflict):
 			status = 409
+		case errors.Is(err, ErrInvalid):
+			status = 400
 		}
 		writeJSON(w, status, map[string]string{"message": err.Error()})
 		return
@@ -230,9 +233,18 @@ type CreateRequest struct {
 }
 
 func (e *Engine) apiCreate(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
 	var req CreateRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	if err := json.Unmarshal(body, &req); err != nil {
 		writeJSON(w, 400, map[string]string{"message": "bad request body: " + err.Error()})
+		return
+	}
+	if err := checkCreateFields(body); err != nil {
+		reply(w, nil, err)
 		return
 	}
 	o := CreateOptions{Name: r.URL.Query().Get("name"), Image: req.Image, Cmd: req.Cmd, Env: req.Env,
@@ -240,9 +252,18 @@ func (e *Engine) apiCreate(w http.ResponseWriter, r *http.Request) {
 		Restart:    config.RestartPolicy{Name: req.HostConfig.RestartPolicy.Name, MaximumRetryCount: req.HostConfig.RestartPolicy.MaximumRetryCount},
 		AutoRemove: req.HostConfig.AutoRemove, Memory: req.HostConfig.Memory, CPUs: float64(req.HostConfig.NanoCpus) / 1e9,
 		PidsLimit: req.HostConfig.PidsLimit, CapAdd: req.HostConfig.CapAdd, CapDrop: req.HostConfig.CapDrop,
-		ReadOnly: req.HostConfig.ReadonlyRootfs, Tty: req.Tty, OpenStdin: req.OpenStdin, StdinOnce: req.StdinOnce}
+		ReadOnly: req.HostConfig.ReadonlyRootfs, Tty: req.Tty, OpenStdin: req.OpenStdin, StdinOnce: req.StdinOnce,
+		Labels: req.Labels, Privileged: req.HostConfig.Privileged, SecurityOpt: req.HostConfig.SecurityOpt,
+		Devices: req.HostConfig.Devices, NetworkMode: req.HostConfig.NetworkMode, LogConfig: req.HostConfig.LogConfig}
 	if req.Entrypoint != nil {
 		o.Entrypoint, o.EntrypointSet = *req.Entrypoint, true
+	}
+	for v := range req.Volumes {
+		if !strings.HasPrefix(v, "/") {
+			reply(w, nil, fmt.Errorf("%w: volume %q: give an absolute path in the container", ErrInvalid, v))
+			return
+		}
+		o.AnonymousVolumes = append(o.AnonymousVolumes, v)
 	}
 	for key, bindings := range req.HostConfig.PortBindings {
 		port, proto, _ := strings.Cut(key, "/")
@@ -287,7 +308,11 @@ func (e *Engine) apiCreate(w http.ResponseWriter, r *http.Request) {
 		reply(w, nil, err)
 		return
 	}
-	writeJSON(w, 201, map[string]any{"Id": c.Id, "Warnings": []string{}})
+	warnings := []string{}
+	if c.HostConfig.Network() == "host" && (len(c.HostConfig.PortBindings) > 0 || c.HostConfig.PublishAllPorts) {
+		warnings = append(warnings, "Published ports are discarded when using host network mode")
+	}
+	writeJSON(w, 201, map[string]any{"Id": c.Id, "Warnings": warnings})
 }
 
 // Stream numbers of Docker's multiplexed log stream.
@@ -445,8 +470,15 @@ func (e *Engine) apiInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	source, _ := os.ReadFile(config.SourcePath)
+	// As Docker's: seccomp with the builtin profile, and SELinux when the
+	// kernel enforces a policy.
+	security := []string{"name=seccomp,profile=builtin"}
+	if selinux.GetEnabled() {
+		security = append(security, "name=selinux")
+	}
 	writeJSON(w, 200, map[string]any{"Containers": len(cs), "ContainersRunning": running, "ContainersStopped": len(cs) - running,
-		"Images": len(imgs), "Driver": "devicemapper", "Pool": info, "ConfigSource": strings.TrimSpace(string(source))})
+		"Images": len(imgs), "Driver": "devicemapper", "Pool": info, "ConfigSource": strings.TrimSpace(string(source)),
+		"SecurityOptions": security})
 }
 
 func truthy(q url.Values, key string) bool { return q.Get(key) == "1" || q.Get(key) == "true" }

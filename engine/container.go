@@ -65,6 +65,9 @@ type ContainerConfig struct {
 	OpenStdin    bool
 	StdinOnce    bool // stdin closes when the first attached client's input ends (docker run -i)
 	Labels       map[string]string
+	// Volumes are anonymous volumes (docker run -v /path), beside the
+	// image's own.
+	Volumes map[string]struct{} `json:",omitempty"`
 }
 
 // HostConfig is how the host runs it.
@@ -81,6 +84,41 @@ type HostConfig struct {
 	CapDrop         []string
 	ReadonlyRootfs  bool
 	Links           []string
+	// Privileged gives every capability and device, no seccomp filter and
+	// writable /proc and /sys, as docker run --privileged.
+	Privileged bool
+	// SecurityOpt are docker run --security-opt's: seccomp=unconfined or
+	// seccomp=<profile JSON>, no-new-privileges[=false], label=...
+	SecurityOpt []string
+	// Devices are the host's device nodes given with --device.
+	Devices []DeviceMapping
+	// NetworkMode is bridge (the default), none or host.
+	NetworkMode string
+	// LogConfig is the log driver, json-file, and its max-size and
+	// max-file options.
+	LogConfig LogConfig
+}
+
+// Network is the network the container is on: bridge, none or host. A
+// record from before berth knew other modes has none set: bridge.
+func (h HostConfig) Network() string {
+	if h.NetworkMode == "" || h.NetworkMode == "default" {
+		return "bridge"
+	}
+	return h.NetworkMode
+}
+
+// DeviceMapping is one --device HOST[:CONTAINER][:PERMISSIONS].
+type DeviceMapping struct {
+	PathOnHost        string
+	PathInContainer   string
+	CgroupPermissions string
+}
+
+// LogConfig is a container's log driver and its options.
+type LogConfig struct {
+	Type   string
+	Config map[string]string
 }
 
 // RestartPolicy is Docker's restart policy.

@@ -19,14 +19,13 @@ import (
 
 	"berth/config"
 	"berth/netconf"
+	"berth/runtime"
 )
 
 // TestMain lets this test binary be a container's first process too, as
 // the berth binary is: the engine re-executes /proc/self/exe.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == ChildArg {
-		RunChild()
-	}
+	runtime.RunRole(os.Args)
 	os.Exit(m.Run())
 }
 
@@ -54,7 +53,13 @@ func testEngine(t *testing.T) *Engine {
 		t.Fatal(err)
 	}
 	dir := filepath.Dir(store.dir)
-	e, err := New(Options{StateDir: dir, RunDir: filepath.Join(dir, "run"), Storage: st, Network: network, Reaper: reaper})
+	rt, err := runtime.New(runtime.Config{CgroupParent: "/berth-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	e, err := New(Options{StateDir: dir, RunDir: filepath.Join(dir, "run"), Storage: st, Network: network, Reaper: reaper,
+		Runtime: rt, LogMaxSize: 10 << 20, LogMaxFiles: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +143,7 @@ func TestExitCodes(t *testing.T) {
 	for _, tc := range []struct {
 		cmd  []string
 		code int
-	}{{[]string{"false"}, 1}, {sh("exit 42"), 42}, {[]string{"no-such-command"}, ExitNotFound}, {[]string{"/etc/passwd"}, ExitNotRunnable}} {
+	}{{[]string{"false"}, 1}, {sh("exit 42"), 42}, {[]string{"no-such-command"}, runtime.ExitNotFound}, {[]string{"/etc/passwd"}, runtime.ExitNotRunnable}} {
 		if _, out, code := runToEnd(t, e, CreateOptions{Cmd: tc.cmd}); code != tc.code {
 			t.Errorf("%v: status %d, want %d (%s)", tc.cmd, code, tc.code, out)
 		}

@@ -9,20 +9,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/containerd/cgroups/v3/cgroup2"
 	"github.com/opencontainers/selinux/go-selinux"
 	"github.com/opencontainers/selinux/go-selinux/label"
 	"golang.org/x/net/http/httpproxy"
@@ -30,6 +28,7 @@ import (
 
 	"berth/config"
 	"berth/netconf"
+	"berth/runtime"
 	"berth/thinpool"
 )
 
@@ -40,7 +39,13 @@ type Options struct {
 	Storage  *thinpool.Storage
 	Network  *netconf.Network
 	Reaper   *Reaper
-	Log      io.Writer
+	// Runtime starts the containers' processes.
+	Runtime *runtime.Runtime
+	Log     io.Writer
+	// LogMaxSize and LogMaxFiles are the defaults of json-file's max-size
+	// (0: no rotation) and max-file, from [engine] of the config.
+	LogMaxSize  int64
+	LogMaxFiles int
 	// Transport is how images are pulled: the host's proxy settings.
 	Transport http.RoundTripper
 	// Keeper is PID 1's keeper of running containers (nil in tests that
@@ -69,9 +74,6 @@ type entry struct {
 	logs     *logBook
 }
 
-// cgroupParent holds every container's cgroup.
-const cgroupParent = "/sys/fs/cgroup/berth"
-
 // New returns an engine over opts, with the containers recorded in
 // StateDir. Containers recorded as running whose process is gone (the host
 // rebooted) are recorded as exited.
@@ -84,12 +86,6 @@ func New(opts Options) (*Engine, error) {
 	if err := os.MkdirAll(e.containersDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	if err := os.MkdirAll(cgroupParent, 0o755); err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(cgroupParent, "cgroup.subtree_control"), []byte("+cpu +memory +pids +io"), 0); err != nil {
-		return nil, fmt.Errorf("engine: enable cgroup controllers for containers: %w", err)
-	}
 	dirs, _ := os.ReadDir(e.containersDir())
 	for _, d := range dirs {
 		c, err := e.load(d.Name())
@@ -97,7 +93,7 @@ func New(opts Options) (*Engine, error) {
 			e.logf("engine: skipping container %s: %v", ShortID(d.Name()), err)
 			continue
 		}
-		en := &entry{c: c, done: make(chan struct{}), logs: newLogBook(c.LogPath)}
+		en := &entry{c: c, done: make(chan struct{}), logs: e.newLogBook(c)}
 		e.containers[c.Id] = en
 		if c.ProcessLabel != "" {
 			selinux.ReserveLabel(c.ProcessLabel)
@@ -167,6 +163,16 @@ func (e *Engine) logf(format string, args ...any) {
 	}
 }
 
+// newLogBook is container c's log, rotated as its log options, else the
+// engine's defaults, say.
+func (e *Engine) newLogBook(c *Container) *logBook {
+	size, files, err := logLimits(c.HostConfig.LogConfig.Config, e.opts.LogMaxSize, e.opts.LogMaxFiles)
+	if err != nil {
+		size, files = e.opts.LogMaxSize, e.opts.LogMaxFiles
+	}
+	return newLogBook(c.LogPath, size, files)
+}
+
 func (e *Engine) containersDir() string { return filepath.Join(e.opts.StateDir, "containers") }
 func (e *Engine) dir(id string) string  { return filepath.Join(e.containersDir(), id) }
 
@@ -220,23 +226,41 @@ type CreateOptions struct {
 	Labels     map[string]string
 	// EntrypointSet is true when Entrypoint was given, even empty.
 	EntrypointSet bool
+	Privileged    bool
+	SecurityOpt   []string
+	Devices       []DeviceMapping
+	NetworkMode   string
+	LogConfig     LogConfig
+	// AnonymousVolumes are docker run -v /path: a volume of the
+	// container's own at each path, as an image's VOLUME gives.
+	AnonymousVolumes []string
 }
 
 // Errors with a meaning for the API's status codes.
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	ErrInvalid  = errors.New("invalid argument")
 )
 
 // Create makes a container: its record and its root, a snapshot of the
 // image's top layer.
 func (e *Engine) Create(o CreateOptions) (*Container, error) {
+	hc := HostConfig{PortBindings: map[string][]PortBinding{}, PublishAllPorts: o.PublishAll,
+		RestartPolicy: RestartPolicy{Name: o.Restart.Name, MaximumRetryCount: o.Restart.MaximumRetryCount},
+		AutoRemove:    o.AutoRemove, Memory: o.Memory, NanoCpus: int64(o.CPUs * 1e9), PidsLimit: o.PidsLimit,
+		CapAdd: o.CapAdd, CapDrop: o.CapDrop, ReadonlyRootfs: o.ReadOnly, Privileged: o.Privileged,
+		SecurityOpt: o.SecurityOpt, Devices: o.Devices, NetworkMode: o.NetworkMode, LogConfig: o.LogConfig}
+	hc.NetworkMode = hc.Network()
+	if hc.LogConfig.Type == "" {
+		hc.LogConfig.Type = "json-file"
+	}
+	if err := checkHostConfig(hc); err != nil {
+		return nil, err
+	}
 	img, err := e.Images.Get(o.Image)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotFound, err)
-	}
-	if _, err := Caps(o.CapAdd, o.CapDrop); err != nil {
-		return nil, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -272,14 +296,15 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 		Config: ContainerConfig{Hostname: o.Hostname, User: o.User, Env: mergeEnv(ic.Env, o.Env), Cmd: cmd,
 			Entrypoint: entrypoint, Image: o.Image, WorkingDir: o.Workdir, ExposedPorts: map[string]struct{}{},
 			Tty: o.Tty, OpenStdin: o.OpenStdin, StdinOnce: o.StdinOnce, Labels: o.Labels},
-		HostConfig: HostConfig{PortBindings: map[string][]PortBinding{}, PublishAllPorts: o.PublishAll,
-			RestartPolicy: RestartPolicy{Name: o.Restart.Name, MaximumRetryCount: o.Restart.MaximumRetryCount},
-			AutoRemove:    o.AutoRemove, Memory: o.Memory, NanoCpus: int64(o.CPUs * 1e9), PidsLimit: o.PidsLimit,
-			CapAdd: o.CapAdd, CapDrop: o.CapDrop, ReadonlyRootfs: o.ReadOnly},
+		HostConfig:      hc,
 		NetworkSettings: NetworkSettings{Ports: map[string][]PortBinding{}},
 	}
 	if c.Config.Hostname == "" {
 		c.Config.Hostname = ShortID(id)
+		if hc.NetworkMode == "host" {
+			// As Docker: on the host's network, the host's name.
+			c.Config.Hostname, _ = os.Hostname()
+		}
 	}
 	if selinux.GetEnabled() {
 		// A unique MCS pair per container keeps containers apart.
@@ -327,7 +352,17 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 		os.RemoveAll(e.dir(id))
 		return nil, err
 	}
-	if err := e.makeVolumes(c, ic.Volumes); err != nil {
+	volumes := maps.Clone(ic.Volumes)
+	if len(o.AnonymousVolumes) > 0 {
+		c.Config.Volumes = map[string]struct{}{}
+		if volumes == nil {
+			volumes = map[string]struct{}{}
+		}
+		for _, v := range o.AnonymousVolumes {
+			c.Config.Volumes[v], volumes[v] = struct{}{}, struct{}{}
+		}
+	}
+	if err := e.makeVolumes(c, volumes); err != nil {
 		e.opts.Storage.Remove(id)
 		os.RemoveAll(e.dir(id))
 		return nil, err
@@ -337,7 +372,7 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 		os.RemoveAll(e.dir(id))
 		return nil, err
 	}
-	en := &entry{c: c, done: make(chan struct{}), logs: newLogBook(c.LogPath)}
+	en := &entry{c: c, done: make(chan struct{}), logs: e.newLogBook(c)}
 	close(en.done)
 	e.containers[id] = en
 	return c, nil
@@ -443,7 +478,7 @@ func (e *Engine) Start(ref string) error {
 	pid, exited, err := e.start(&c, en)
 	if err != nil {
 		e.mu.Lock()
-		en.c.State = State{Status: "exited", ExitCode: ExitEngineError, Error: err.Error(), FinishedAt: time.Now().UTC()}
+		en.c.State = State{Status: "exited", ExitCode: runtime.ExitSetupFailed, Error: err.Error(), FinishedAt: time.Now().UTC()}
 		e.save(en.c)
 		close(en.done)
 		e.mu.Unlock()
@@ -458,78 +493,55 @@ func (e *Engine) Start(ref string) error {
 	return nil
 }
 
-// start sets the container up and starts its first process.
+// start sets the container up and starts its first process: its root
+// activated, its cgroup made, its first process started through the
+// runtime, held until its network is attached, then let go.
 func (e *Engine) start(c *Container, en *entry) (int, <-chan unix.WaitStatus, error) {
 	id := c.Id
 	dev, err := e.opts.Storage.Activate(id)
 	if err != nil {
 		return 0, nil, err
 	}
-	cg, err := e.cgroup(c)
-	if err != nil {
+	// Before the process starts, a failure undoes what was made so far.
+	undo := func(err error) (int, <-chan unix.WaitStatus, error) {
+		e.cleanUp(c)
 		return 0, nil, err
 	}
-	cgDir, err := os.Open(filepath.Join(cgroupParent, id))
-	if err != nil {
-		return 0, nil, fmt.Errorf("engine: %w", err)
-	}
-	defer cgDir.Close()
 	for _, m := range c.Mounts {
 		// As docker run -v does, a missing host directory is made.
 		if err := os.MkdirAll(m.Source, 0o755); err != nil {
-			return 0, nil, fmt.Errorf("engine: volume %s: %w", m.Source, err)
+			return undo(fmt.Errorf("engine: volume %s: %w", m.Source, err))
 		}
 	}
 	rootMount := filepath.Join(e.opts.RunDir, "containers", id, "rootfs")
 	if err := os.MkdirAll(rootMount, 0o700); err != nil {
-		return 0, nil, err
+		return undo(err)
 	}
-	caps, _ := Caps(c.HostConfig.CapAdd, c.HostConfig.CapDrop)
-	spec := childSpec{ID: id, RootDevice: dev, RootMount: rootMount, Hostname: c.Config.Hostname,
-		Args: append([]string{c.Path}, c.Args...), Env: e.runEnv(c), Workdir: c.Config.WorkingDir,
-		User: c.Config.User, ReadOnly: c.HostConfig.ReadonlyRootfs, Caps: caps, ProcessLabel: c.ProcessLabel,
-		MountLabel: c.MountLabel}
-	for _, m := range c.Mounts {
-		spec.Binds = append(spec.Binds, bindMount{Source: m.Source, Target: m.Destination, ReadOnly: !m.RW})
-	}
-	for _, f := range []string{"hosts", "hostname", "resolv.conf"} {
-		spec.Binds = append(spec.Binds, bindMount{Source: filepath.Join(e.dir(id), f), Target: "/etc/" + f, File: true})
-	}
-
-	specR, specW, err := os.Pipe()
+	spec, res, err := e.runtimeSpec(c, dev, rootMount)
 	if err != nil {
-		return 0, nil, err
+		return undo(err)
 	}
-	syncR, syncW, err := os.Pipe()
-	if err != nil {
-		return 0, nil, err
+	if err := e.opts.Runtime.CreateCgroup(id, res); err != nil {
+		return undo(err)
 	}
-	defer specW.Close()
-	defer syncW.Close()
 	streams, err := en.logs.open(c.Config.Tty, c.Config.OpenStdin, c.Config.StdinOnce, Winsize{})
 	if err != nil {
-		return 0, nil, err
+		return undo(err)
 	}
-	cmd := exec.Command("/proc/self/exe", ChildArg)
-	cmd.ExtraFiles = []*os.File{specR, syncR}
-	if streams.Stdin != nil {
-		cmd.Stdin = streams.Stdin
+	launch, err := e.opts.Runtime.NewInit(spec, runtime.Stdio{Stdin: streams.Stdin, Stdout: streams.Stdout,
+		Stderr: streams.Stderr, Terminal: c.Config.Tty})
+	if err != nil {
+		streams.closeContainerEnds()
+		en.logs.wait()
+		return undo(err)
 	}
-	cmd.Stdout, cmd.Stderr = streams.Stdout, streams.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWIPC |
-			unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP,
-		UseCgroupFD: true, CgroupFD: int(cgDir.Fd()), Setsid: true,
-		Setctty: c.Config.Tty, Ctty: 0,
-	}
-	pid, exited, err := e.opts.Reaper.Start(cmd)
-	specR.Close()
-	syncR.Close()
+	defer launch.Close()
+	pid, exited, err := e.opts.Reaper.Start(launch.Cmd)
 	streams.closeContainerEnds()
 	if err != nil {
+		launch.Close()
 		en.logs.wait()
-		cg.Delete()
-		return 0, nil, fmt.Errorf("engine: start the container's process: %w", err)
+		return undo(fmt.Errorf("engine: start the container's process: %w", err))
 	}
 	fail := func(err error) (int, <-chan unix.WaitStatus, error) {
 		unix.Kill(pid, unix.SIGKILL)
@@ -541,47 +553,33 @@ func (e *Engine) start(c *Container, en *entry) (int, <-chan unix.WaitStatus, er
 	if err := e.opts.Keeper.hold(id, pid, streams.Engine); err != nil {
 		e.logf("engine: PID 1 does not keep container %s: %v", ShortID(id), err)
 	}
-	if err := json.NewEncoder(specW).Encode(spec); err != nil {
+	if err := launch.Started(); err != nil {
 		return fail(err)
 	}
 	if err := e.connect(c, pid); err != nil {
 		return fail(err)
 	}
-	if _, err := syncW.Write([]byte{1}); err != nil {
+	if err := launch.Release(); err != nil {
 		return fail(err)
 	}
 	return pid, exited, nil
 }
 
-// cgroup makes the container's cgroup with its limits.
-func (e *Engine) cgroup(c *Container) (*cgroup2.Manager, error) {
-	res := &cgroup2.Resources{}
-	oomGroup := true
-	res.Memory = &cgroup2.Memory{OOMGroup: &oomGroup}
-	if c.HostConfig.Memory > 0 {
-		m := c.HostConfig.Memory
-		res.Memory.Max = &m
-		swap := int64(0)
-		res.Memory.Swap = &swap
-	}
-	if c.HostConfig.NanoCpus > 0 {
-		period := uint64(100000)
-		quota := c.HostConfig.NanoCpus * int64(period) / 1e9
-		res.CPU = &cgroup2.CPU{Max: cgroup2.NewCPUMax(&quota, &period)}
-	}
-	if c.HostConfig.PidsLimit > 0 {
-		res.Pids = &cgroup2.Pids{Max: c.HostConfig.PidsLimit}
-	}
-	m, err := cgroup2.NewManager("/sys/fs/cgroup", "/berth/"+c.Id, res)
-	if err != nil {
-		return nil, fmt.Errorf("engine: cgroup of %s: %w", ShortID(c.Id), err)
-	}
-	return m, nil
-}
-
 // connect attaches the process's network namespace to the bridge,
 // publishes the ports and writes the name files.
 func (e *Engine) connect(c *Container, pid int) error {
+	switch c.HostConfig.Network() {
+	case "host":
+		// The host's network, names and name servers, as Docker's.
+		c.NetworkSettings = NetworkSettings{Ports: map[string][]PortBinding{}}
+		return netconf.WriteHostNameFiles(e.dir(c.Id), c.Config.Hostname)
+	case "none":
+		c.NetworkSettings = NetworkSettings{Ports: map[string][]PortBinding{}}
+		if err := netconf.LoopbackUp(fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
+			return err
+		}
+		return netconf.WriteNameFiles(e.dir(c.Id), c.Config.Hostname, netip.Addr{}, nil, nil)
+	}
 	ep, err := e.opts.Network.Attach(c.Id, fmt.Sprintf("/proc/%d/ns/net", pid))
 	if err != nil {
 		return err
@@ -644,12 +642,11 @@ func (b PortBinding) HostIP() string {
 
 // cleanUp undoes a run: network, device, cgroup.
 func (e *Engine) cleanUp(c *Container) {
-	e.opts.Network.Detach(c.Id)
-	e.opts.Storage.Deactivate(c.Id)
-	if m, err := cgroup2.Load("/berth/" + c.Id); err == nil {
-		m.Kill()
-		m.Delete()
+	if c.HostConfig.Network() == "bridge" {
+		e.opts.Network.Detach(c.Id)
 	}
+	e.opts.Storage.Deactivate(c.Id)
+	e.opts.Runtime.DeleteCgroup(c.Id)
 	os.RemoveAll(filepath.Join(e.opts.RunDir, "containers", c.Id))
 }
 
@@ -666,7 +663,7 @@ func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
 	}
 	e.mu.Lock()
 	c := en.c
-	oom := oomKilled(c.Id)
+	oom := e.opts.Runtime.OOMKilled(c.Id)
 	e.mu.Unlock()
 	e.cleanUp(c)
 	e.mu.Lock()
@@ -731,21 +728,6 @@ func backoff(count int, ran time.Duration) time.Duration {
 		d *= 2
 	}
 	return min(d, time.Minute)
-}
-
-// oomKilled reports whether the kernel's OOM killer struck in the
-// container's cgroup.
-func oomKilled(id string) bool {
-	b, err := os.ReadFile(filepath.Join(cgroupParent, id, "memory.events"))
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "oom_kill" && f[1] != "0" {
-			return true
-		}
-	}
-	return false
 }
 
 // Wait blocks until the container's current run ends and returns its exit
@@ -814,9 +796,7 @@ func (e *Engine) stop(ref string, timeout time.Duration, manual bool) error {
 		return nil
 	case <-time.After(timeout):
 	}
-	if m, err := cgroup2.Load("/berth/" + c.Id); err == nil {
-		m.Kill()
-	}
+	e.opts.Runtime.KillCgroup(c.Id)
 	unix.Kill(c.State.Pid, unix.SIGKILL)
 	<-done
 	return nil
@@ -846,16 +826,17 @@ func (e *Engine) Kill(ref string, sig unix.Signal) error {
 	}
 	e.mu.Lock()
 	c := en.c
-	if sig == unix.SIGKILL || sig == unix.SIGTERM {
+	running, pid := c.State.Running, c.State.Pid
+	if running && (sig == unix.SIGKILL || sig == unix.SIGTERM) {
 		en.stopping = true
 		c.ManuallyStopped = true
 		e.save(c)
 	}
 	e.mu.Unlock()
-	if !c.State.Running {
+	if !running {
 		return fmt.Errorf("%w: container %s is not running", ErrConflict, ShortID(c.Id))
 	}
-	return unix.Kill(c.State.Pid, sig)
+	return unix.Kill(pid, sig)
 }
 
 // Remove deletes a stopped container, or with force a running one, and

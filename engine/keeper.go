@@ -231,12 +231,13 @@ type KeeperLink struct {
 // OpenKeeper reads, from the socket PID 1 passed, the runs it held for
 // the engine.
 func OpenKeeper(f *os.File) (*KeeperLink, map[string]HeldRun, error) {
-	fd, err := unix.Dup(fileFD(f))
+	// Duplicated close-on-exec at once: no process started meanwhile may
+	// inherit it.
+	fd, err := unix.FcntlInt(uintptr(fileFD(f)), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, err
 	}
 	f.Close()
-	unix.CloseOnExec(fd)
 	held := map[string]HeldRun{}
 	for {
 		m, files, err := recvMsg(fd)

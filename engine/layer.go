@@ -78,7 +78,7 @@ func cleanName(name string) (string, error) {
 // resolution (a "..", an absolute or climbing symlink) that leaves it.
 func (x *extractor) openBeneath(rel string) (int, error) {
 	if rel == "" || rel == "." {
-		return unix.Dup(x.root)
+		return unix.FcntlInt(uintptr(x.root), unix.F_DUPFD_CLOEXEC, 0)
 	}
 	fd, err := unix.Openat2(x.root, rel, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,

@@ -7,21 +7,38 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"berth/config"
 )
 
-// logBook keeps a container's output as Docker's json-file driver did: a
-// JSON object per line of stdout or stderr, with its time. While a run
-// goes on it also hands the output to attached clients as it comes, and
-// their input to the container's stdin.
+// maxLogLine is the longest entry of a log: a longer line, or output with
+// no newline, is kept as several entries, the last one ending the line, as
+// Docker's json-file driver does. It bounds what the engine buffers for a
+// container, whatever the container prints.
+const maxLogLine = 16 << 10
+
+// logBook keeps a container's output as Docker's json-file driver does: a
+// JSON object per line of stdout or stderr (split at maxLogLine), with its
+// time, in a file rotated at maxSize with maxFiles kept. While a run goes
+// on it also hands the output to attached clients as it comes, and their
+// input to the container's stdin.
 type logBook struct {
-	path    string
-	mu      sync.Mutex
-	f       *os.File
-	copiers sync.WaitGroup
-	changed chan struct{} // closed and replaced on every line and at the end of a run
-	running bool
+	path     string
+	maxSize  int64 // 0: no rotation
+	maxFiles int   // files kept, the current one included
+	mu       sync.Mutex
+	f        *os.File
+	size     int64 // of the current file
+	rotation int   // counts rotations, so that a follower knows its file moved
+	copiers  sync.WaitGroup
+	changed  chan struct{} // closed and replaced on every line and at the end of a run
+	running  bool
 
 	started   chan struct{} // closed when the next run's streams are there
 	tty       bool
@@ -37,8 +54,29 @@ type logLine struct {
 	Time   time.Time `json:"time"`
 }
 
-func newLogBook(path string) *logBook {
-	return &logBook{path: path, changed: make(chan struct{}), attached: map[*attachment]bool{}, started: make(chan struct{})}
+func newLogBook(path string, maxSize int64, maxFiles int) *logBook {
+	return &logBook{path: path, maxSize: maxSize, maxFiles: max(maxFiles, 1), changed: make(chan struct{}),
+		attached: map[*attachment]bool{}, started: make(chan struct{})}
+}
+
+// logLimits reads json-file's max-size and max-file options (Docker's
+// --log-opt), each falling back to the given default.
+func logLimits(opts map[string]string, size int64, files int) (int64, int, error) {
+	if v, ok := opts["max-size"]; ok {
+		n, err := config.ParseSize(v)
+		if err != nil || n <= 0 {
+			return 0, 0, fmt.Errorf("%w: --log-opt max-size=%s: give a size such as 10m", ErrInvalid, v)
+		}
+		size = int64(n)
+	}
+	if v, ok := opts["max-file"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return 0, 0, fmt.Errorf("%w: --log-opt max-file=%s: give a whole number of at least 1", ErrInvalid, v)
+		}
+		files = n
+	}
+	return size, files, nil
 }
 
 // runStreams are a run's streams: the container's ends, and the
@@ -111,8 +149,12 @@ func (l *logBook) resume(files map[string]*os.File, stdinOnce bool) error {
 	if err != nil {
 		return fmt.Errorf("engine: log: %w", err)
 	}
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
 	l.mu.Lock()
-	l.f, l.running, l.stdinOnce = f, true, stdinOnce
+	l.f, l.size, l.running, l.stdinOnce = f, size, true, stdinOnce
 	l.tty = files["pty"] != nil
 	l.stdin = files["stdin"]
 	if l.tty {
@@ -144,15 +186,7 @@ func (l *logBook) copy(r *os.File, stream string, closeAtEnd bool) {
 		n, err := r.Read(buf)
 		if n > 0 {
 			l.broadcast(stream, buf[:n])
-			pending = append(pending, buf[:n]...)
-			for {
-				i := bytes.IndexByte(pending, '\n')
-				if i < 0 {
-					break
-				}
-				l.record(stream, string(pending[:i+1]))
-				pending = pending[i+1:]
-			}
+			pending = l.split(stream, append(pending, buf[:n]...))
 		}
 		if err != nil { // EOF, or EIO from a pty whose other side is gone
 			if len(pending) > 0 {
@@ -166,15 +200,82 @@ func (l *logBook) copy(r *os.File, stream string, closeAtEnd bool) {
 	}
 }
 
+// split records each whole line of p, and of what is left each
+// maxLogLine bytes, and returns the rest.
+func (l *logBook) split(stream string, p []byte) []byte {
+	for {
+		i := bytes.IndexByte(p, '\n')
+		switch {
+		case i >= 0 && i < maxLogLine:
+			l.record(stream, string(p[:i+1]))
+			p = p[i+1:]
+		case len(p) >= maxLogLine:
+			l.record(stream, string(p[:maxLogLine]))
+			p = p[maxLogLine:]
+		default:
+			return p
+		}
+	}
+}
+
 func (l *logBook) record(stream, line string) {
 	b, _ := json.Marshal(logLine{Log: line, Stream: stream, Time: time.Now().UTC()})
+	b = append(b, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f != nil {
-		l.f.Write(append(b, '\n'))
+		if l.maxSize > 0 && l.size > 0 && l.size+int64(len(b)) > l.maxSize {
+			l.rotate()
+		}
+		if l.f != nil {
+			n, _ := l.f.Write(b)
+			l.size += int64(n)
+		}
 	}
 	close(l.changed)
 	l.changed = make(chan struct{})
+}
+
+// rotate moves the current file to path.1 (path.1 to path.2, and so on,
+// the oldest beyond maxFiles dropped) and starts a new one, as json-file's
+// max-size and max-file do. With one file kept, the file starts over.
+func (l *logBook) rotate() {
+	l.f.Close()
+	l.f = nil
+	if l.maxFiles > 1 {
+		os.Remove(fmt.Sprintf("%s.%d", l.path, l.maxFiles-1))
+		for i := l.maxFiles - 2; i >= 1; i-- {
+			os.Rename(fmt.Sprintf("%s.%d", l.path, i), fmt.Sprintf("%s.%d", l.path, i+1))
+		}
+		os.Rename(l.path, l.path+".1")
+	}
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	if err != nil {
+		return // the run's output goes to attached clients only
+	}
+	l.f, l.size = f, 0
+	l.rotation++
+}
+
+// rotated lists the rotated files of the log, oldest first.
+func (l *logBook) rotated() []string {
+	matches, _ := filepath.Glob(l.path + ".*")
+	type numbered struct {
+		path string
+		n    int
+	}
+	var files []numbered
+	for _, m := range matches {
+		if n, err := strconv.Atoi(strings.TrimPrefix(m, l.path+".")); err == nil {
+			files = append(files, numbered{m, n})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].n > files[j].n })
+	var out []string
+	for _, f := range files {
+		out = append(out, f.path)
+	}
+	return out
 }
 
 // wait returns once the container's output is all in the log; then the
@@ -220,35 +321,9 @@ type LogOptions struct {
 	Stderr     bool
 }
 
-// write copies the log to stdout and stderr; with Follow, until the
-// container stops or stop is closed.
+// write copies the log to stdout and stderr, rotated files first; with
+// Follow, until the container stops or stop is closed.
 func (l *logBook) write(o LogOptions, stdout, stderr io.Writer, stop <-chan struct{}) error {
-	f, err := os.Open(l.path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var lines []logLine
-	br := bufio.NewReader(f)
-	readNew := func() {
-		for {
-			s, err := br.ReadString('\n')
-			if err != nil {
-				if s != "" {
-					f.Seek(-int64(len(s)), io.SeekCurrent) // a line being written: read it whole next time
-					br.Reset(f)
-				}
-				return
-			}
-			var ll logLine
-			if json.Unmarshal([]byte(s), &ll) == nil {
-				lines = append(lines, ll)
-			}
-		}
-	}
 	emit := func(ll logLine) {
 		w := stdout
 		if ll.Stream == "stderr" {
@@ -263,18 +338,44 @@ func (l *logBook) write(o LogOptions, stdout, stderr io.Writer, stop <-chan stru
 			io.WriteString(w, ll.Log)
 		}
 	}
+	// With --tail, the last entries are kept in a ring until all is read.
+	var ring []logLine
+	next := 0
+	keep := func(ll logLine) {
+		switch {
+		case o.Tail < 0:
+			emit(ll)
+		case o.Tail == 0:
+		case len(ring) < o.Tail:
+			ring = append(ring, ll)
+		default:
+			ring[next] = ll
+			next = (next + 1) % o.Tail
+		}
+	}
 	l.mu.Lock()
-	changed, running := l.changed, l.running
+	changed, running, rotation := l.changed, l.running, l.rotation
+	rotated := l.rotated()
 	l.mu.Unlock()
-	readNew()
-	start := 0
-	if o.Tail >= 0 && len(lines) > o.Tail {
-		start = len(lines) - o.Tail
+	for _, p := range rotated {
+		if f, err := os.Open(p); err == nil {
+			readLogLines(bufio.NewReader(f), f, keep)
+			f.Close()
+		}
 	}
-	for _, ll := range lines[start:] {
-		emit(ll)
+	f, err := os.Open(l.path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
 	}
-	lines = lines[:0]
+	var br *bufio.Reader
+	if f != nil {
+		defer func() { f.Close() }()
+		br = bufio.NewReader(f)
+		readLogLines(br, f, keep)
+	}
+	for i := range ring {
+		emit(ring[(next+i)%len(ring)])
+	}
 	for o.Follow && running {
 		select {
 		case <-changed:
@@ -283,14 +384,45 @@ func (l *logBook) write(o LogOptions, stdout, stderr io.Writer, stop <-chan stru
 		}
 		l.mu.Lock()
 		changed, running = l.changed, l.running
+		moved := l.rotation != rotation
+		rotation = l.rotation
 		l.mu.Unlock()
-		readNew()
-		for _, ll := range lines {
-			emit(ll)
+		if f != nil {
+			readLogLines(br, f, emit)
 		}
-		lines = lines[:0]
+		if moved || f == nil {
+			// The file read so far is a rotated one now: on to the new one.
+			if f != nil {
+				f.Close()
+			}
+			if f, err = os.Open(l.path); err != nil {
+				f = nil
+				continue
+			}
+			br = bufio.NewReader(f)
+			readLogLines(br, f, emit)
+		}
 	}
 	return nil
+}
+
+// readLogLines hands each whole entry of the log to use; a line still
+// being written is left to be read whole next time.
+func readLogLines(br *bufio.Reader, f *os.File, use func(logLine)) {
+	for {
+		s, err := br.ReadString('\n')
+		if err != nil {
+			if s != "" {
+				f.Seek(-int64(len(s)), io.SeekCurrent)
+				br.Reset(f)
+			}
+			return
+		}
+		var ll logLine
+		if json.Unmarshal([]byte(s), &ll) == nil {
+			use(ll)
+		}
+	}
 }
 
 // Logs writes the container's log.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -48,6 +49,7 @@ type step struct {
 //     anything else, in moveRoot, since it re-executes /init);
 //  2. mount /proc, /sys, /dev, /dev/pts, /dev/shm, /run, /tmp and cgroup2;
 //  3. write to every console the kernel lists, not only the last one;
+//     keep PID 1 (and the engine it starts) out of the OOM killer's way;
 //  4. enable the cpu, memory, pids and io controllers for child cgroups;
 //  5. load the kernel modules listed by the image, virtio-rng first;
 //  6. read and validate /etc/berth/berth.toml;
@@ -62,6 +64,7 @@ type step struct {
 var bootSteps = []step{
 	{name: "mount filesystems", run: mountFilesystems},
 	{name: "attach consoles", run: attachConsoles},
+	{name: "shield from the OOM killer", run: shieldFromOOM},
 	{name: "enable cgroup controllers", run: enableControllers},
 	{name: "load kernel modules", run: loadModules},
 	{name: "read config", run: readConfig},
@@ -160,6 +163,20 @@ func (s *system) goProtected(what string, f func()) {
 
 func (s *system) logf(format string, args ...any) {
 	fmt.Fprintf(s.console, "berth: "+format+"\n", args...)
+}
+
+// oomShield is the oom_score_adj of PID 1 and the engine: the kernel's
+// OOM killer picks a container, never the processes that keep them.
+const oomShield = -999
+
+// shieldFromOOM sets PID 1's oom_score_adj; the engine inherits it.
+func shieldFromOOM(*system) error { return setOOMScoreAdj(os.Getpid(), oomShield) }
+
+func setOOMScoreAdj(pid, v int) error {
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid), []byte(strconv.Itoa(v)), 0); err != nil {
+		return fmt.Errorf("oom_score_adj of %d: %w", pid, err)
+	}
+	return nil
 }
 
 func setHostname(s *system) error {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"berth/engine"
+	"berth/runtime"
 )
 
 // detachKeys is Docker's default escape from an attached terminal:
@@ -148,7 +149,7 @@ func proxySignals(id string) (stop func()) {
 func waitExit(id string, stderr io.Writer) int {
 	var w struct{ StatusCode int }
 	if _, err := client().Do("POST", "/containers/"+id+"/wait", nil, nil, &w); err != nil {
-		return fail(stderr, engine.ExitEngineError, err)
+		return fail(stderr, runtime.ExitSetupFailed, err)
 	}
 	return w.StatusCode
 }
@@ -205,12 +206,12 @@ func execVerb(args []string, stdout, stderr io.Writer) int {
 		Tty: tty, Detach: detach, User: user, WorkingDir: workdir, Env: env, Cmd: f.Args()[1:]}
 	var created struct{ Id string }
 	if _, err := client().Do("POST", "/containers/"+f.Arg(0)+"/exec", nil, cfg, &created); err != nil {
-		return fail(stderr, engine.ExitEngineError, err)
+		return fail(stderr, runtime.ExitSetupFailed, err)
 	}
 	start := map[string]bool{"Detach": detach, "Tty": tty}
 	if detach {
 		if _, err := client().Do("POST", "/exec/"+created.Id+"/start", nil, start, nil); err != nil {
-			return fail(stderr, engine.ExitEngineError, err)
+			return fail(stderr, runtime.ExitSetupFailed, err)
 		}
 		return 0
 	}
@@ -219,17 +220,17 @@ func execVerb(args []string, stdout, stderr io.Writer) int {
 	}
 	conn, out, err := client().Hijack("POST", "/exec/"+created.Id+"/start", nil, start)
 	if err != nil {
-		return fail(stderr, engine.ExitEngineError, err)
+		return fail(stderr, runtime.ExitSetupFailed, err)
 	}
 	if (session{conn: conn, output: out, tty: tty, stdin: interactive}).stream(stdout, stderr) {
 		return 0
 	}
 	var x engine.ExecInspect
 	if _, err := client().Do("GET", "/exec/"+created.Id+"/json", nil, nil, &x); err != nil {
-		return fail(stderr, engine.ExitEngineError, err)
+		return fail(stderr, runtime.ExitSetupFailed, err)
 	}
 	if x.ExitCode == nil {
-		return engine.ExitEngineError
+		return runtime.ExitSetupFailed
 	}
 	return *x.ExitCode
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -17,6 +18,7 @@ import (
 
 	"berth/config"
 	"berth/engine"
+	"berth/runtime"
 )
 
 // listFlag is a repeatable string flag (-p, -v, -e, ...).
@@ -94,11 +96,13 @@ func fail(stderr io.Writer, status int, err error) int {
 
 // createFlags are the flags of run and create.
 type createFlags struct {
-	detach, rm, publishAll, readOnly, interactive, tty         bool
-	name, workdir, user, hostname, restart, memory, entrypoint string
-	cpus                                                       float64
-	pidsLimit                                                  int64
-	publish, volumes, env, capAdd, capDrop, links              listFlag
+	detach, rm, publishAll, readOnly, interactive, tty, privileged      bool
+	name, workdir, user, hostname, restart, memory, entrypoint, network string
+	logDriver                                                           string
+	cpus                                                                float64
+	pidsLimit                                                           int64
+	publish, volumes, env, capAdd, capDrop, links, securityOpt, devices listFlag
+	logOpts, labels                                                     listFlag
 }
 
 func (c *createFlags) register(f *flags, run bool) {
@@ -125,6 +129,13 @@ func (c *createFlags) register(f *flags, run bool) {
 	f.listVar(&c.capAdd, "cap-add")
 	f.listVar(&c.capDrop, "cap-drop")
 	f.listVar(&c.links, "link")
+	f.boolVar(&c.privileged, "privileged")
+	f.listVar(&c.securityOpt, "security-opt")
+	f.listVar(&c.devices, "device")
+	f.stringVar(&c.network, "", "network", "net")
+	f.stringVar(&c.logDriver, "", "log-driver")
+	f.listVar(&c.logOpts, "log-opt")
+	f.listVar(&c.labels, "l", "label")
 }
 
 // request turns the flags and the image and command into the API's create
@@ -157,8 +168,41 @@ func (c *createFlags) request(f *flags) (engine.CreateRequest, error) {
 	})
 	hc := &req.HostConfig
 	hc.PublishAllPorts, hc.ReadonlyRootfs, hc.AutoRemove = c.publishAll, c.readOnly, c.rm
-	hc.CapAdd, hc.CapDrop, hc.Links, hc.Binds = c.capAdd, c.capDrop, c.links, c.volumes
+	hc.CapAdd, hc.CapDrop, hc.Links = c.capAdd, c.capDrop, c.links
 	hc.PidsLimit, hc.NanoCpus = c.pidsLimit, int64(c.cpus*1e9)
+	hc.Privileged, hc.NetworkMode = c.privileged, c.network
+	for _, o := range c.securityOpt {
+		o, err := securityOpt(o)
+		if err != nil {
+			return req, err
+		}
+		hc.SecurityOpt = append(hc.SecurityOpt, o)
+	}
+	for _, d := range c.devices {
+		m, err := engine.ParseDevice(d)
+		if err != nil {
+			return req, err
+		}
+		hc.Devices = append(hc.Devices, m)
+	}
+	hc.LogConfig.Type = c.logDriver
+	for _, o := range c.logOpts {
+		k, v, ok := strings.Cut(o, "=")
+		if !ok {
+			return req, fmt.Errorf("--log-opt %q: use KEY=VALUE", o)
+		}
+		if hc.LogConfig.Config == nil {
+			hc.LogConfig.Config = map[string]string{}
+		}
+		hc.LogConfig.Config[k] = v
+	}
+	for _, l := range c.labels {
+		k, v, _ := strings.Cut(l, "=")
+		if req.Labels == nil {
+			req.Labels = map[string]string{}
+		}
+		req.Labels[k] = v
+	}
 	rp, err := config.ParseRestart(c.restart)
 	if err != nil {
 		return req, err
@@ -185,15 +229,48 @@ func (c *createFlags) request(f *flags) (engine.CreateRequest, error) {
 		hc.PortBindings[key] = append(hc.PortBindings[key], engine.PortBinding{HostIp: m.HostIP, HostPort: hp})
 	}
 	for _, v := range c.volumes {
+		if strings.HasPrefix(v, "/") && !strings.Contains(v, ":") {
+			// -v /path: an anonymous volume of the container's own.
+			if req.Volumes == nil {
+				req.Volumes = map[string]struct{}{}
+			}
+			req.Volumes[v] = struct{}{}
+			continue
+		}
 		if _, err := config.ParseVolume(v); err != nil {
 			return req, err
 		}
+		hc.Binds = append(hc.Binds, v)
 	}
 	return req, nil
 }
 
+// securityOpt is a --security-opt as the engine takes it: as Docker's CLI
+// does, seccomp=FILE sends the profile's JSON, not its name.
+func securityOpt(o string) (string, error) {
+	k, v, ok := strings.Cut(o, "=")
+	if !ok {
+		k, v, ok = strings.Cut(o, ":")
+	}
+	if !ok || k != "seccomp" || v == "unconfined" || v == "builtin" {
+		return o, nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return "", fmt.Errorf("--security-opt seccomp: %w", err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, b); err != nil {
+		return "", fmt.Errorf("--security-opt seccomp: %s is not JSON: %w", v, err)
+	}
+	return "seccomp=" + compact.String(), nil
+}
+
 func create(req engine.CreateRequest, name string) (string, error) {
-	var out struct{ Id string }
+	var out struct {
+		Id       string
+		Warnings []string
+	}
 	q := url.Values{}
 	if name != "" {
 		q.Set("name", name)
@@ -202,6 +279,9 @@ func create(req engine.CreateRequest, name string) (string, error) {
 	var apiErr *engine.APIError
 	if errors.As(err, &apiErr) && apiErr.Status == 404 && strings.Contains(apiErr.Message, "image") {
 		return "", fmt.Errorf("unable to find image '%s' locally: berth pull it, or load it with berth load -i FILE (%v)", req.Image, err)
+	}
+	for _, w := range out.Warnings {
+		fmt.Fprintf(os.Stderr, "WARNING: %s\n", w)
 	}
 	return out.Id, err
 }
@@ -212,18 +292,18 @@ func createFromFlags(verb string, args []string, stderr io.Writer) (id string, c
 	f := newFlags(verb, stderr)
 	c.register(f, verb == "run")
 	if err := f.parse(args); err != nil {
-		return "", c, engine.ExitEngineError
+		return "", c, runtime.ExitSetupFailed
 	}
 	req, err := c.request(f)
 	if err != nil {
-		return "", c, fail(stderr, engine.ExitEngineError, err)
+		return "", c, fail(stderr, runtime.ExitSetupFailed, err)
 	}
 	// In the foreground, --rm is carried out here after wait, as Docker's
 	// CLI did, so that the exit status is read before the container goes.
 	req.HostConfig.AutoRemove = c.rm && c.detach
 	id, err = create(req, c.name)
 	if err != nil {
-		return "", c, fail(stderr, engine.ExitEngineError, err)
+		return "", c, fail(stderr, runtime.ExitSetupFailed, err)
 	}
 	return id, c, 0
 }
@@ -246,12 +326,12 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		var err error
 		if s, err = attachTo(id, c.tty, c.interactive); err != nil {
 			removeIfRm()
-			return fail(stderr, engine.ExitEngineError, err)
+			return fail(stderr, runtime.ExitSetupFailed, err)
 		}
 	}
 	if _, err := client().Do("POST", "/containers/"+id+"/start", nil, nil, nil); err != nil {
 		removeIfRm()
-		return fail(stderr, engine.ExitEngineError, err)
+		return fail(stderr, runtime.ExitSetupFailed, err)
 	}
 	if c.detach {
 		fmt.Fprintln(stdout, id)

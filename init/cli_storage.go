@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"golang.org/x/sys/unix"
@@ -35,21 +35,17 @@ func infoVerb(args []string, stdout, stderr io.Writer) int {
 		Containers, ContainersRunning, ContainersStopped, Images int
 		Pool                                                     thinpool.Info
 		ConfigSource                                             string
+		SecurityOptions                                          []string
 	}
 	if _, err := engine.NewClient(engine.SocketPath).Do("GET", "/info", nil, nil, &reply); err != nil {
 		fmt.Fprintf(stderr, "berth info: %v\n", err)
 		return 1
 	}
 	info := reply.Pool
-	dataAvail := info.DataTotal - info.DataUsed
 	metaAvail := info.MetadataTotal - info.MetadataUsed
 	if info.DataFile != "" {
 		// Sparse files can only grow as far as the state disk allows.
-		var fs unix.Statfs_t
-		if unix.Statfs(filepath.Dir(info.DataFile), &fs) == nil {
-			free := fs.Bavail * uint64(fs.Bsize)
-			dataAvail, metaAvail = min(dataAvail, free), min(metaAvail, free)
-		}
+		metaAvail = min(metaAvail, info.BackingFree)
 	}
 	var u unix.Utsname
 	unix.Uname(&u)
@@ -66,13 +62,27 @@ func infoVerb(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(w, " Data device: %s\n Metadata device: %s\n", info.DataDevice, info.MetadataDevice)
 	}
 	fmt.Fprintf(w, " Data Space Used: %s\n Data Space Total: %s\n Data Space Available: %s\n",
-		humanSize(info.DataUsed), humanSize(info.DataTotal), humanSize(dataAvail))
+		humanSize(info.DataUsed), humanSize(info.DataTotal), humanSize(info.DataAvailable))
+	if info.DataFile != "" {
+		fmt.Fprintf(w, " Backing Filesystem Free: %s\n", humanSize(info.BackingFree))
+	}
 	fmt.Fprintf(w, " Metadata Space Used: %s\n Metadata Space Total: %s\n Metadata Space Available: %s\n",
 		humanSize(info.MetadataUsed), humanSize(info.MetadataTotal), humanSize(metaAvail))
 	fmt.Fprintf(w, " Thin Pool Minimum Free Space: %d%%\n", info.MinFreePercent)
 	fmt.Fprintf(w, " Transaction Id: %d\n", info.TransactionID)
 	fmt.Fprintf(w, " Pool Mode: %s\n", info.Mode)
 	fmt.Fprintf(w, " Thin Devices: %d\n", info.Devices)
+	fmt.Fprintf(w, "Security Options:\n")
+	for _, o := range reply.SecurityOptions {
+		// Docker's form: name=seccomp,profile=builtin.
+		name, rest, _ := strings.Cut(o, ",")
+		fmt.Fprintf(w, " %s\n", strings.TrimPrefix(name, "name="))
+		for _, kv := range strings.Split(rest, ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				fmt.Fprintf(w, "  %s: %s\n", strings.ToUpper(k[:1])+k[1:], v)
+			}
+		}
+	}
 	fmt.Fprintf(w, "Kernel Version: %s\n", unix.ByteSliceToString(u.Release[:]))
 	fmt.Fprintf(w, "Operating System: berth %s\n", version)
 	fmt.Fprintf(w, "Config: %s\n", reply.ConfigSource)

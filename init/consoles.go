@@ -141,6 +141,8 @@ func (cs *consoleSupervisor) runShell(s *system, dev, term string) error {
 	}
 	cs.shells[pid] = true
 	cs.mu.Unlock()
+	// PID 1's own shield from the OOM killer is not the console's.
+	setOOMScoreAdj(pid, 0)
 	<-done
 	cs.mu.Lock()
 	delete(cs.shells, pid)

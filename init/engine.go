@@ -19,6 +19,7 @@ import (
 	"berth/engine"
 	"berth/image"
 	"berth/netconf"
+	"berth/runtime"
 	"berth/thinpool"
 )
 
@@ -53,11 +54,17 @@ func runEngine() int {
 		logf("%v", err)
 		return 1
 	}
+	rt, err := runtime.New(runtime.Config{CgroupParent: "/berth", MemoryMax: containersMemory(int64(*c.Engine.MemoryReserve), logf)})
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
 	reaper := engine.NewChildReaper()
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT)
 	opts := engine.Options{StateDir: StateDir, RunDir: "/run/berth", Storage: st, Network: network, Reaper: reaper, Log: os.Stdout,
-		Transport: engine.ProxyTransport(c.Network)}
+		Transport: engine.ProxyTransport(c.Network), Runtime: rt,
+		LogMaxSize: int64(*c.Engine.LogMaxSize), LogMaxFiles: c.Engine.LogMaxFile}
 	if fd, err := strconv.Atoi(os.Getenv(engine.KeeperFDEnv)); err == nil {
 		if opts.Keeper, opts.Held, err = engine.OpenKeeper(os.NewFile(uintptr(fd), "keeper")); err != nil {
 			logf("%v: running containers will not survive an engine restart", err)
@@ -88,6 +95,22 @@ func runEngine() int {
 		return 0
 	}
 	return 0
+}
+
+// containersMemory is what all containers together may use: the
+// machine's memory less the host's reserve.
+func containersMemory(reserve int64, logf func(string, ...any)) int64 {
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		logf("no memory cap for containers: %v", err)
+		return 0
+	}
+	total := int64(si.Totalram) * int64(si.Unit)
+	if total <= 2*reserve {
+		logf("memory_reserve %d MiB is half this machine's %d MiB or more: containers get half", reserve>>20, total>>20)
+		return total / 2
+	}
+	return total - reserve
 }
 
 // stopAll stops the containers (engine.StopAll) while this goroutine

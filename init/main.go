@@ -5,9 +5,9 @@
 //     reaping, consoles, shutdown (boot.go);
 //   - as berth __engine, started by PID 1: the container engine (engine.go);
 //   - as berth __container, started by the engine: a container's first
-//     process (../engine/child.go);
-//   - as berth __exec, started by the engine: a command run in a running
-//     container (../engine/exec.go);
+//     process (runtime.RunInit);
+//   - as berth __exec, started by the engine: the helper that runs a
+//     command in a running container (runtime.RunExec);
 //   - as poweroff, reboot or halt: asks PID 1 to shut down (power.go);
 //   - otherwise: the command line, berth <verb> (cli.go).
 //
@@ -16,10 +16,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 
-	"berth/engine"
+	"berth/runtime"
 )
 
 // Set at build time with -ldflags "-X main.commit=...".
@@ -31,17 +32,18 @@ var (
 func main() {
 	// The roles first: a container's first process is PID 1 of its own
 	// PID namespace, and must not take itself for the host's init.
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case EngineArg:
-			os.Exit(runEngine())
-		case engine.ChildArg:
-			engine.RunChild() // never returns
-		case engine.ExecArg:
-			engine.RunExec() // never returns
-		}
+	runtime.RunRole(os.Args) // a container's process: never returns
+	if len(os.Args) > 1 && os.Args[1] == EngineArg {
+		os.Exit(runEngine())
 	}
-	if os.Getpid() == 1 {
+	if os.Args[0] == "/proc/self/exe" {
+		// A script in a container whose first line is #!/proc/self/exe,
+		// run by the runtime: berth's binary (its sealed copy) has nothing
+		// to do inside a container.
+		fmt.Fprintln(os.Stderr, "berth: this is berth's own binary, run as the interpreter of a script (#!/proc/self/exe) inside a container; it does nothing there")
+		os.Exit(runtime.ExitNotRunnable)
+	}
+	if os.Getpid() == 1 && os.Args[0] == "/init" {
 		runInit() // never returns
 	}
 	switch filepath.Base(os.Args[0]) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"berth/runtime"
 )
 
 // mount is one filesystem PID 1 mounts at boot.
@@ -54,10 +56,6 @@ func mountFilesystems(*system) error {
 	return nil
 }
 
-// cgroupControllers are enabled for every child cgroup: the limits berth
-// puts on containers need them.
-var cgroupControllers = []string{"cpu", "memory", "pids", "io"}
-
 func enableControllers(*system) error {
 	have, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers")
 	if err != nil {
@@ -68,7 +66,8 @@ func enableControllers(*system) error {
 		available[c] = true
 	}
 	var enable []string
-	for _, c := range cgroupControllers {
+	// The controllers the limits berth puts on containers need.
+	for _, c := range runtime.CgroupControllers {
 		if !available[c] {
 			return fmt.Errorf("the kernel offers no %s cgroup controller (it has: %s)", c, strings.TrimSpace(string(have)))
 		}

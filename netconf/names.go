@@ -25,7 +25,9 @@ var fallbackDNS = []string{"8.8.8.8", "8.8.4.4"}
 func WriteNameFiles(dir, hostname string, ip netip.Addr, links []Link, dns []string) error {
 	var hosts strings.Builder
 	hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-	fmt.Fprintf(&hosts, "%s\t%s\n", ip, hostname)
+	if ip.IsValid() {
+		fmt.Fprintf(&hosts, "%s\t%s\n", ip, hostname)
+	}
 	for _, l := range links {
 		names := l.Alias
 		if l.Name != l.Alias {
@@ -50,6 +52,29 @@ func WriteNameFiles(dir, hostname string, ip netip.Addr, links []Link, dns []str
 		return fmt.Errorf("netconf: %w", err)
 	}
 	for name, content := range map[string]string{"hosts": hosts.String(), "hostname": hostname + "\n", "resolv.conf": resolv.String()} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return fmt.Errorf("netconf: %w", err)
+		}
+	}
+	return nil
+}
+
+// WriteHostNameFiles writes hosts, hostname and resolv.conf for a
+// container on the host's network (--network host): the host's own hosts
+// and resolv.conf, as Docker gives it.
+func WriteHostNameFiles(dir, hostname string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("netconf: %w", err)
+	}
+	files := map[string]string{"hostname": hostname + "\n"}
+	for _, name := range []string{"hosts", "resolv.conf"} {
+		b, err := os.ReadFile(filepath.Join("/etc", name))
+		if err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("netconf: %w", err)
+		}
+		files[name] = string(b)
+	}
+	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			return fmt.Errorf("netconf: %w", err)
 		}

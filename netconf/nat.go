@@ -24,6 +24,7 @@ const (
 	chainOutput      = "output"      // nat, from the host itself: jump ports
 	chainPostrouting = "postrouting" // nat: masquerade
 	chainPorts       = "ports"       // one DNAT rule per published port
+	chainGuard       = "guard"       // filter, before conntrack: loopback spoofed from the bridge
 )
 
 // PortRule is one published port: traffic to HostIP:HostPort (any local
@@ -195,6 +196,20 @@ func (n *NAT) chains(t *nftables.Table) map[string]*nftables.Chain {
 		chainPostrouting: {Name: chainPostrouting, Table: t, Type: nftables.ChainTypeNAT,
 			Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource},
 		chainPorts: {Name: chainPorts, Table: t},
+		chainGuard: {Name: chainGuard, Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw},
+	}
+}
+
+// guardRules drop packets from the bridge addressed to 127.0.0.0/8. The
+// bridge has route_localnet on, so that the host's own 127.0.0.1 reaches
+// published ports; without this rule a container could send to the host's
+// loopback services through it.
+func guardRules(bridge string) [][]expr.Any {
+	lo := netip.MustParsePrefix("127.0.0.0/8")
+	return [][]expr.Any{
+		append(append([]expr.Any{&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1}, cmpEq(ifname(bridge)), loadIPDest()},
+			inPrefix(lo)...), &expr.Verdict{Kind: expr.VerdictDrop}),
 	}
 }
 
@@ -208,11 +223,14 @@ func (n *NAT) setup() error {
 	}
 	t := c.AddTable(n.table())
 	ch := n.chains(t)
-	for _, name := range []string{chainPorts, chainPrerouting, chainOutput, chainPostrouting} {
+	for _, name := range []string{chainPorts, chainPrerouting, chainOutput, chainPostrouting, chainGuard} {
 		c.AddChain(ch[name])
 	}
-	for _, name := range []string{chainPrerouting, chainOutput, chainPostrouting} {
+	for _, name := range []string{chainPrerouting, chainOutput, chainPostrouting, chainGuard} {
 		c.FlushChain(ch[name])
+	}
+	for _, e := range guardRules(n.bridge) {
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch[chainGuard], Exprs: e})
 	}
 	c.AddRule(&nftables.Rule{Table: t, Chain: ch[chainPrerouting], Exprs: jumpIfLocal()})
 	c.AddRule(&nftables.Rule{Table: t, Chain: ch[chainOutput], Exprs: jumpIfLocal()})

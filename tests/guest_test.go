@@ -41,25 +41,33 @@ func sparseDisk(t testing.TB, name string, size int64) string {
 	return path
 }
 
-// runGuestTests boots the appliance with the package's guest test binary,
-// runs it on the console with env, and fails with its output unless it
-// passes.
-func runGuestTests(t *testing.T, bin string, env string, drives []qemu.Drive, timeout time.Duration) string {
+// runGuestTests boots the appliance with guest test binaries, runs each
+// on the console with env, one after the other, and fails with the output
+// of one that does not pass.
+func runGuestTests(t *testing.T, bins []string, env string, drives []qemu.Drive, timeout time.Duration) string {
 	t.Helper()
-	initrd := buildImageWith(t, "testdata/guest.toml", false, map[string]string{"/tests/" + filepath.Base(bin): bin})
-	vm := boot(t, initrd, `berth: ready`, qemu.Options{Drives: drives})
-	_, code, err := vm.Run(env+" /tests/"+filepath.Base(bin)+" -test.v -test.timeout "+timeout.String()+" > /tmp/guest.log 2>&1", timeout+cmdTimeout)
-	if err != nil {
-		t.Fatal(err)
+	extra := map[string]string{}
+	for _, bin := range bins {
+		extra["/tests/"+filepath.Base(bin)] = bin
 	}
-	out := run(t, vm, "cat /tmp/guest.log")
-	if code != 0 || !strings.Contains(out, "\nPASS") {
-		t.Fatalf("guest tests failed (status %d):\n%s", code, out)
+	initrd := buildImageWith(t, "testdata/guest.toml", false, extra)
+	vm := boot(t, initrd, `berth: ready`, qemu.Options{Drives: drives})
+	var all strings.Builder
+	for _, bin := range bins {
+		_, code, err := vm.Run(env+" /tests/"+filepath.Base(bin)+" -test.v -test.timeout "+timeout.String()+" > /tmp/guest.log 2>&1", timeout+cmdTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := run(t, vm, "cat /tmp/guest.log")
+		if code != 0 || !strings.Contains(out, "\nPASS") {
+			t.Fatalf("guest tests of %s failed (status %d):\n%s", filepath.Base(bin), code, out)
+		}
+		all.WriteString(out)
 	}
 	if err := vm.Poweroff(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return all.String()
 }
 
 // TestThinpoolInGuest runs the thin pool's guest tests on two virtual
@@ -71,6 +79,6 @@ func TestThinpoolInGuest(t *testing.T) {
 		{Path: sparseDisk(t, "data.img", 2<<30), Serial: "data"},
 		{Path: sparseDisk(t, "meta.img", 64<<20), Serial: "meta"},
 	}
-	out := runGuestTests(t, bin, "BERTH_TEST_DATA=/dev/vda BERTH_TEST_META=/dev/vdb", drives, 5*time.Minute)
+	out := runGuestTests(t, []string{bin}, "BERTH_TEST_DATA=/dev/vda BERTH_TEST_META=/dev/vdb", drives, 5*time.Minute)
 	t.Logf("guest output:\n%s", out)
 }

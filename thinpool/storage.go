@@ -490,22 +490,57 @@ func (s *Storage) Create(name, origin string) error {
 }
 
 // checkFreeSpace refuses new devices when the pool is fuller than the
-// floor allows, before writes start failing.
+// floor allows, before writes start failing. The space left is the pool's
+// own, or, for a pool in sparse loop files, the free space of the
+// filesystem under them when that is less: the pool's size is a promise
+// the disk may not keep.
 func (s *Storage) checkFreeSpace() error {
 	st, err := s.pool.Status()
 	if err != nil {
 		return err
 	}
-	free := st.DataFreePercent()
+	block := uint64(BlockSectors * SectorSize)
+	used := st.DataUsed * block
+	avail, backed := s.available(st)
+	free := 100 * float64(avail) / float64(max(used+avail, 1))
 	if free < float64(s.cfg.MinFreePercent) {
-		return fmt.Errorf("thinpool: the pool is %.1f%% full (%d of %d MiB used), above the %d%% free space floor: remove unused containers and images, or give the pool more space",
-			100-free, st.DataUsed*BlockSectors*SectorSize>>20, st.DataTotal*BlockSectors*SectorSize>>20, s.cfg.MinFreePercent)
+		where := "the pool"
+		if backed {
+			where = "the disk under the pool's files (" + s.cfg.Dir + ")"
+		}
+		return fmt.Errorf("thinpool: %s is %.1f%% full (%d MiB used, %d MiB free), above the %d%% free space floor: remove unused containers and images, or give the pool more space",
+			where, 100-free, used>>20, avail>>20, s.cfg.MinFreePercent)
 	}
 	metaFree := 100 * float64(st.MetadataTotal-st.MetadataUsed) / float64(max(st.MetadataTotal, 1))
 	if metaFree < float64(s.cfg.MinFreePercent) {
 		return fmt.Errorf("thinpool: the pool's metadata is %.1f%% full, above the %d%% free space floor", 100-metaFree, s.cfg.MinFreePercent)
 	}
 	return nil
+}
+
+// available is the data space the pool can still use, in bytes: its own
+// free space or, in loop files, the free space of the filesystem under
+// them when that is less (backed is then true).
+func (s *Storage) available(st PoolStatus) (avail uint64, backed bool) {
+	block := uint64(BlockSectors * SectorSize)
+	avail = (st.DataTotal - st.DataUsed) * block
+	if fs, ok := s.backingFree(); ok && fs < avail {
+		return fs, true
+	}
+	return avail, false
+}
+
+// backingFree is the free space of the filesystem under the loop files;
+// false for a pool on block devices.
+func (s *Storage) backingFree() (uint64, bool) {
+	if !s.cfg.Loopback() {
+		return 0, false
+	}
+	var fs unix.Statfs_t
+	if err := unix.Statfs(s.cfg.Dir, &fs); err != nil {
+		return 0, false
+	}
+	return fs.Bavail * uint64(fs.Bsize), true
 }
 
 // Remove deletes device name and frees its blocks. It must not be in use.
@@ -584,13 +619,17 @@ func (s *Storage) Devices() ([]DeviceInfo, error) {
 
 // Info is what berth info shows about the pool.
 type Info struct {
-	PoolName                         string
-	PoolBlocksize                    uint64 // bytes
-	BaseDeviceSize                   uint64
-	DataFile, MetadataFile           string // loopback files, or
-	DataDevice, MetadataDevice       string // block devices
-	DataUsed, DataTotal              uint64 // bytes
-	MetadataUsed, MetadataTotal      uint64
+	PoolName                    string
+	PoolBlocksize               uint64 // bytes
+	BaseDeviceSize              uint64
+	DataFile, MetadataFile      string // loopback files, or
+	DataDevice, MetadataDevice  string // block devices
+	DataUsed, DataTotal         uint64 // bytes
+	MetadataUsed, MetadataTotal uint64
+	// DataAvailable is what the pool can still use: its free space, or the
+	// free space of the filesystem under its loop files when that is less;
+	// BackingFree is that filesystem's free space (loop files only).
+	DataAvailable, BackingFree       uint64
 	MinFreePercent                   int
 	TransactionID, RecordTransaction uint64
 	Mode                             string
@@ -610,6 +649,8 @@ func (s *Storage) Info() (Info, error) {
 			DataUsed: st.DataUsed * block, DataTotal: st.DataTotal * block,
 			MetadataUsed: st.MetadataUsed * metadataBlock, MetadataTotal: st.MetadataTotal * metadataBlock,
 			TransactionID: st.TransactionID, RecordTransaction: m.TransactionID, Mode: st.Mode, Devices: len(m.Devices)}
+		info.DataAvailable, _ = s.available(st)
+		info.BackingFree, _ = s.backingFree()
 		if b, ok := m.Devices[BaseDevice]; ok {
 			info.BaseDeviceSize = b.Size
 		}

@@ -1,6 +1,7 @@
-package engine
+package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -25,6 +26,20 @@ var capabilities = map[string]int{
 var DefaultCaps = []string{"CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
 	"SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"}
 
+// ErrUnknownCapability is returned for a capability name the kernel does
+// not have.
+var ErrUnknownCapability = errors.New("unknown capability")
+
+// AllCaps is every capability, as --privileged gives.
+func AllCaps() []string {
+	var out []string
+	for c := range capabilities {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Caps returns the capabilities a container keeps: Docker's defaults with
 // add and drop applied ("ALL" in either means every capability), as
 // docker run --cap-add and --cap-drop do. Names may have the CAP_ prefix.
@@ -36,7 +51,7 @@ func Caps(add, drop []string) ([]string, error) {
 	norm := func(c string) (string, error) {
 		c = strings.TrimPrefix(strings.ToUpper(c), "CAP_")
 		if _, ok := capabilities[c]; !ok && c != "ALL" {
-			return "", fmt.Errorf("unknown capability %q", c)
+			return "", fmt.Errorf("%w %q", ErrUnknownCapability, c)
 		}
 		return c, nil
 	}
@@ -71,27 +86,42 @@ func Caps(add, drop []string) ([]string, error) {
 	return out, nil
 }
 
-// dropPrivileges takes away every capability but keep from the bounding
-// set, sets no_new_privs, switches to the container's user and, for root,
-// leaves exactly keep effective.
-func dropPrivileges(cred credentials, keep []string) error {
-	var mask uint64
-	for _, c := range keep {
-		mask |= 1 << capabilities[c]
-	}
+// lastCap is the highest capability number this kernel knows.
+func lastCap() int {
 	last := 40
 	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
-		last, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			last = n
+		}
 	}
+	return last
+}
+
+// capMask is the bit mask of caps.
+func capMask(caps []string) uint64 {
+	var mask uint64
+	for _, c := range caps {
+		mask |= 1 << capabilities[c]
+	}
+	return mask
+}
+
+// dropPrivileges leaves the calling thread with exactly keep in its
+// bounding set, with the container's user and groups, with keep effective
+// and permitted for root (none for another user, as the kernel does on
+// setuid), nothing inheritable and no ambient capabilities, so that no
+// exec can gain one. last is the kernel's highest capability number.
+func dropPrivileges(cred credentials, keep []string, last int) error {
+	mask := capMask(keep)
 	for c := 0; c <= last; c++ {
 		if mask&(1<<c) == 0 {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
-				return fmt.Errorf("drop capability %d: %w", c, err)
+				return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
 			}
 		}
 	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("no_new_privs: %w", err)
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
 	groups := make([]int, len(cred.groups))
 	for i, g := range cred.groups {
@@ -107,12 +137,14 @@ func dropPrivileges(cred credentials, keep []string) error {
 		return fmt.Errorf("setuid %d: %w", cred.uid, err)
 	}
 	if cred.uid != 0 {
-		return nil // switching away from root cleared every capability
+		mask = 0
 	}
+	// For another user the kernel has cleared effective and permitted on
+	// setuid; inheritable it leaves, so it is set here for everyone.
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	data := [2]unix.CapUserData{
-		{Effective: uint32(mask), Permitted: uint32(mask), Inheritable: uint32(mask)},
-		{Effective: uint32(mask >> 32), Permitted: uint32(mask >> 32), Inheritable: uint32(mask >> 32)},
+		{Effective: uint32(mask), Permitted: uint32(mask)},
+		{Effective: uint32(mask >> 32), Permitted: uint32(mask >> 32)},
 	}
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capset: %w", err)
