@@ -26,6 +26,7 @@ type Config struct {
 	Storage    Storage     `toml:"storage"`
 	Bridge     Bridge      `toml:"bridge"`
 	Engine     Engine      `toml:"engine"`
+	Security   Security    `toml:"security"`
 	Images     Images      `toml:"images"`
 	Containers []Container `toml:"container"`
 
@@ -127,6 +128,29 @@ type Engine struct {
 	// parent cgroup). Default 128MB.
 	MemoryReserve *Size `toml:"memory_reserve"`
 }
+
+// Security is the [security] section.
+type Security struct {
+	// SELinux is the mode the host runs SELinux in: "enforcing"
+	// (default), "permissive" or "disabled" (no policy is loaded).
+	SELinux string `toml:"selinux"`
+	// SELinuxFailure is what a host whose policy does not load does:
+	// "continue" (default: boot on without SELinux, and say so) or
+	// "rescue" (stop at the rescue shell; no container starts unconfined).
+	SELinuxFailure string `toml:"selinux_failure"`
+}
+
+// SELinux modes.
+const (
+	SELinuxEnforcing  = "enforcing"
+	SELinuxPermissive = "permissive"
+	SELinuxDisabled   = "disabled"
+)
+
+// KernelCmdline is what the appliance's kernel command line always
+// carries besides its consoles: SELinux as the kernel's security module
+// (Debian's kernels build it in, off unless asked for).
+const KernelCmdline = "security=selinux"
 
 // Container is one [[container]] entry: a container berth keeps running.
 type Container struct {
@@ -235,6 +259,8 @@ func (c *Config) applyDefaults() {
 	if c.Storage.BaseSize == 0 {
 		c.Storage.BaseSize = DefaultBaseSize
 	}
+	setDefault(&c.Security.SELinux, SELinuxEnforcing)
+	setDefault(&c.Security.SELinuxFailure, "continue")
 	if c.Engine.LogMaxSize == nil {
 		v := DefaultLogMaxSize
 		c.Engine.LogMaxSize = &v

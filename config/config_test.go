@@ -30,6 +30,8 @@ func TestParseDefaults(t *testing.T) {
 		{"log max size", *c.Engine.LogMaxSize, 10 * MiB},
 		{"log max file", c.Engine.LogMaxFile, 3},
 		{"memory reserve", *c.Engine.MemoryReserve, 128 * MiB},
+		{"selinux", c.Security.SELinux, "enforcing"},
+		{"selinux failure", c.Security.SELinuxFailure, "continue"},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -52,6 +54,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown section", "[hots]\nname = 1\n", "1:1: hots: unknown key"},
 		{"no log file kept", "[engine]\nlog_max_file = -1\n", "2:16: engine.log_max_file: -1: keep at least 1 log file"},
 		{"log too small to rotate", "[engine]\nlog_max_size = \"100\"\n", "engine.log_max_size: 100B is too small"},
+		{"bad selinux mode", "[security]\nselinux = \"on\"\n", `2:11: security.selinux: "on": use "enforcing", "permissive" or "disabled"`},
 		{"unknown engine key", "[engine]\nlog_driver = \"syslog\"\n", "2:1: engine.log_driver: unknown key"},
 		{"wrong type", "[host]\nhostname = 5\n", "2:12: host.hostname: incompatible types"},
 		{"wrong type in container", "[[container]]\nname = \"a\"\nimage = \"b\"\n[[container]]\nname = \"c\"\nimage = \"d\"\ncpus = \"two\"\n", "7:8: container[1].cpus: incompatible types"},
@@ -80,7 +83,8 @@ func TestParseErrors(t *testing.T) {
 		{"memory too small", "[[container]]\nname = \"a\"\nimage = \"busybox\"\nmemory = \"1MB\"\n", "4:10: container[0].memory: 1MiB is below"},
 		{"relative volume", "[[container]]\nname = \"a\"\nimage = \"busybox\"\nvolumes = [\"www:/www\"]\n",
 			`4:12: container[0].volumes[0]: volume "www:/www": host path "www" is not absolute`},
-		{"volume mode", "[[container]]\nname = \"a\"\nimage = \"busybox\"\nvolumes = [\"/www:/www:rx\"]\n", `mode "rx" is neither ro nor rw`},
+		{"volume mode", "[[container]]\nname = \"a\"\nimage = \"busybox\"\nvolumes = [\"/www:/www:rx\"]\n", `option "rx" is none of ro, rw, z and Z`},
+		{"volume modes", "[[container]]\nname = \"a\"\nimage = \"busybox\"\nvolumes = [\"/www:/www:ro,rw\"]\n", `say two things of one kind`},
 		{"restart policy", "[[container]]\nname = \"a\"\nimage = \"busybox\"\nrestart = \"sometimes\"\n", `4:11: container[0].restart: restart policy "sometimes"`},
 		{"restart count", "[[container]]\nname = \"a\"\nimage = \"busybox\"\nrestart = \"on-failure:x\"\n", `retry count "x"`},
 		{"env", "[[container]]\nname = \"a\"\nimage = \"busybox\"\nenv = [\"A=1\", \"B\"]\n", `4:15: container[0].env[1]: "B" is not of the form KEY=value`},
@@ -293,4 +297,23 @@ func schemaKeys() []string {
 		}
 	}
 	return keys
+}
+
+func TestParseVolumeOptions(t *testing.T) {
+	for spec, want := range map[string]Volume{
+		"/a:/b":      {HostPath: "/a", ContainerPath: "/b"},
+		"/a:/b:ro":   {HostPath: "/a", ContainerPath: "/b", ReadOnly: true},
+		"/a:/b:z":    {HostPath: "/a", ContainerPath: "/b", Relabel: "z"},
+		"/a:/b:ro,Z": {HostPath: "/a", ContainerPath: "/b", ReadOnly: true, Relabel: "Z"},
+		"/a:/b:Z,rw": {HostPath: "/a", ContainerPath: "/b", Relabel: "Z"},
+	} {
+		if got, err := ParseVolume(spec); err != nil || got != want {
+			t.Errorf("%s: %+v, %v", spec, got, err)
+		}
+	}
+	for _, bad := range []string{"/a:/b:z,Z", "/a:/b:shared", "/a:/b:ro,ro"} {
+		if _, err := ParseVolume(bad); err == nil {
+			t.Errorf("%s was accepted", bad)
+		}
+	}
 }

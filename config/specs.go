@@ -81,20 +81,38 @@ type Volume struct {
 	HostPath      string
 	ContainerPath string
 	ReadOnly      bool
+	// Relabel is Docker's SELinux option: "z" labels the host path for
+	// every container to share, "Z" for this container alone; "" leaves
+	// its label.
+	Relabel string
 }
 
-// ParseVolume parses "/host/path:/container/path[:ro|:rw]".
+// ParseVolume parses "/host/path:/container/path[:OPTIONS]", OPTIONS
+// being comma-separated ro or rw, and z or Z, as docker run -v's.
 func ParseVolume(spec string) (Volume, error) {
 	parts := strings.Split(spec, ":")
 	var v Volume
 	switch len(parts) {
 	case 3:
-		switch parts[2] {
-		case "ro":
-			v.ReadOnly = true
-		case "rw":
-		default:
-			return v, fmt.Errorf("volume %q: mode %q is neither ro nor rw", spec, parts[2])
+		seen := map[string]bool{}
+		for _, o := range strings.Split(parts[2], ",") {
+			switch o {
+			case "ro":
+				v.ReadOnly = true
+			case "rw":
+			case "z", "Z":
+				v.Relabel = o
+			default:
+				return v, fmt.Errorf("volume %q: option %q is none of ro, rw, z and Z", spec, o)
+			}
+			kind := "label"
+			if o == "ro" || o == "rw" {
+				kind = "mode"
+			}
+			if seen[kind] {
+				return v, fmt.Errorf("volume %q: options %q say two things of one kind", spec, parts[2])
+			}
+			seen[kind] = true
 		}
 		fallthrough
 	case 2:

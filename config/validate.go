@@ -35,6 +35,7 @@ func (c *Config) validate(pos positions) ErrorList {
 	c.validateNetwork(p)
 	c.validateStorage(p)
 	c.validateEngine(p)
+	c.validateSecurity(p)
 	c.validateImages(p)
 	c.validateContainers(p)
 	return p.list
@@ -46,6 +47,19 @@ func (c *Config) validateEngine(p *problems) {
 	}
 	if s := c.Engine.LogMaxSize; s != nil && *s != 0 && *s < 4*KiB {
 		p.add("engine.log_max_size", "%s is too small to hold a log line; give at least 4KB, or 0 to never rotate", s)
+	}
+}
+
+func (c *Config) validateSecurity(p *problems) {
+	switch c.Security.SELinux {
+	case SELinuxEnforcing, SELinuxPermissive, SELinuxDisabled:
+	default:
+		p.add("security.selinux", "%q: use \"enforcing\", \"permissive\" or \"disabled\"", c.Security.SELinux)
+	}
+	switch c.Security.SELinuxFailure {
+	case "continue", "rescue":
+	default:
+		p.add("security.selinux_failure", "%q: use \"continue\" or \"rescue\"", c.Security.SELinuxFailure)
 	}
 }
 

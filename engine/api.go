@@ -139,7 +139,15 @@ func (e *Engine) Handler(version string) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-tar")
-		if err := e.Export(r.PathValue("id"), w); err != nil {
+		out := &countingWriter{w: w}
+		if err := e.Export(r.PathValue("id"), out); err != nil {
+			if out.n == 0 {
+				// Nothing sent yet: the client gets the error, not an
+				// empty archive.
+				w.Header().Del("Content-Type")
+				reply(w, nil, err)
+				return
+			}
 			e.logf("engine: export %s: %v", r.PathValue("id"), err)
 		}
 	})
@@ -171,6 +179,18 @@ func (e *Engine) Handler(version string) http.Handler {
 		r.URL.Path = versionPrefix.ReplaceAllString(r.URL.Path, "/")
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// countingWriter counts what goes through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -474,7 +494,12 @@ func (e *Engine) apiInfo(w http.ResponseWriter, r *http.Request) {
 	// kernel enforces a policy.
 	security := []string{"name=seccomp,profile=builtin"}
 	if selinux.GetEnabled() {
-		security = append(security, "name=selinux")
+		mode := "permissive"
+		if selinux.EnforceMode() == selinux.Enforcing {
+			mode = "enforcing"
+		}
+		policy, _ := os.ReadFile("/sys/fs/selinux/policyvers")
+		security = append(security, "name=selinux,mode="+mode+",policy="+strings.TrimSpace(string(policy)))
 	}
 	writeJSON(w, 200, map[string]any{"Containers": len(cs), "ContainersRunning": running, "ContainersStopped": len(cs) - running,
 		"Images": len(imgs), "Driver": "devicemapper", "Pool": info, "ConfigSource": strings.TrimSpace(string(source)),

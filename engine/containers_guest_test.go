@@ -167,7 +167,7 @@ func TestVolumesAndReadOnly(t *testing.T) {
 	os.WriteFile(filepath.Join(host, "page.html"), []byte("from the host"), 0o644)
 	ro := t.TempDir()
 	_, out, _ := runToEnd(t, e, CreateOptions{ReadOnly: true, Volumes: []config.Volume{
-		{HostPath: host, ContainerPath: "/www"}, {HostPath: ro, ContainerPath: "/conf", ReadOnly: true}},
+		{HostPath: host, ContainerPath: "/www", Relabel: "z"}, {HostPath: ro, ContainerPath: "/conf", ReadOnly: true, Relabel: "z"}},
 		Cmd: sh(`cat /www/page.html; echo; echo written > /www/new; echo w=$?; touch /conf/x 2>/dev/null; echo ro=$?; touch /rootfile 2>/dev/null; echo root=$?`)})
 	for _, want := range []string{"from the host\n", "w=0\n", "ro=1\n", "root=1\n"} {
 		if !strings.Contains(out, want) {
@@ -195,7 +195,7 @@ func TestPublishedWebServer(t *testing.T) {
 	www := t.TempDir()
 	os.WriteFile(filepath.Join(www, "index.html"), []byte("served by busybox httpd"), 0o644)
 	c, err := e.Create(CreateOptions{Image: "busybox", Name: "web", Workdir: "/www",
-		Volumes: []config.Volume{{HostPath: www, ContainerPath: "/www"}},
+		Volumes: []config.Volume{{HostPath: www, ContainerPath: "/www", Relabel: "z"}},
 		Ports:   []config.PortMapping{{HostPort: 8088, ContainerPort: 8000, Proto: "tcp"}},
 		Cmd:     []string{"httpd", "-f", "-p", "8000"}})
 	if err != nil {

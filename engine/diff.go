@@ -161,7 +161,12 @@ func copyFileTo(w io.Writer, p string) error {
 	return err
 }
 
-// readXattrs returns the extended attributes of p, not following links.
+// selinuxXattr is the SELinux label of a file: the host's policy gives it,
+// it is no part of an image (Docker leaves it out of layers too).
+const selinuxXattr = "security.selinux"
+
+// readXattrs returns the extended attributes of p, not following links,
+// but its SELinux label.
 func readXattrs(p string) map[string]string {
 	size, err := unix.Llistxattr(p, nil)
 	if err != nil || size <= 0 {
@@ -174,7 +179,7 @@ func readXattrs(p string) map[string]string {
 	}
 	out := map[string]string{}
 	for _, name := range strings.Split(strings.TrimRight(string(buf[:size]), "\x00"), "\x00") {
-		if name == "" {
+		if name == "" || name == selinuxXattr {
 			continue
 		}
 		n, err := unix.Lgetxattr(p, name, nil)
@@ -198,16 +203,18 @@ func (e *Engine) Export(ref string, w io.Writer) error {
 		return err
 	}
 	e.mu.Lock()
-	id, running := en.c.Id, en.c.State.Running
+	id, running, mountLabel := en.c.Id, en.c.State.Running, en.c.MountLabel
 	e.mu.Unlock()
-	// A running container has its root mounted read-write: a second
-	// mount must ask the same, or the kernel refuses it (EBUSY). Nothing
-	// is written through it, and the device stays active.
+	// A running container has its root mounted read-write, with its SELinux
+	// label: a second mount must ask the same, or the kernel refuses it
+	// (EBUSY). Nothing is written through it, and the device stays active.
 	flags := uintptr(unix.MS_RDONLY)
-	if running {
+	if !running {
+		mountLabel = ""
+	} else {
 		flags = 0
 	}
-	dir, unmount, err := e.Images.mount(id, flags, !running)
+	dir, unmount, err := e.Images.mountLabelled(id, flags, !running, mountLabel)
 	if err != nil {
 		return err
 	}

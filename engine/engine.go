@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/selinux/go-selinux"
-	"github.com/opencontainers/selinux/go-selinux/label"
 	"golang.org/x/net/http/httpproxy"
 	"golang.org/x/sys/unix"
 
@@ -306,12 +305,16 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 			c.Config.Hostname, _ = os.Hostname()
 		}
 	}
-	if selinux.GetEnabled() {
-		// A unique MCS pair per container keeps containers apart.
-		if c.ProcessLabel, c.MountLabel, err = label.InitLabels(nil); err != nil {
-			return nil, fmt.Errorf("engine: SELinux labels: %w", err)
-		}
+	if c.ProcessLabel, c.MountLabel, err = e.initLabels(hc); err != nil {
+		return nil, err
 	}
+	// Until the container is recorded, a failure lets go of its labels.
+	recorded := false
+	defer func() {
+		if !recorded {
+			selinux.ReleaseLabel(c.ProcessLabel)
+		}
+	}()
 	if c.Config.User == "" {
 		c.Config.User = ic.User
 	}
@@ -337,6 +340,9 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 		mode := "rw"
 		if v.ReadOnly {
 			mode = "ro"
+		}
+		if v.Relabel != "" {
+			mode += "," + v.Relabel
 		}
 		c.HostConfig.Binds = append(c.HostConfig.Binds, v.HostPath+":"+v.ContainerPath+":"+mode)
 		c.Mounts = append(c.Mounts, MountPoint{Type: "bind", Source: v.HostPath, Destination: v.ContainerPath, Mode: mode, RW: !v.ReadOnly})
@@ -375,6 +381,7 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 	en := &entry{c: c, done: make(chan struct{}), logs: e.newLogBook(c)}
 	close(en.done)
 	e.containers[id] = en
+	recorded = true
 	return c, nil
 }
 
@@ -557,6 +564,9 @@ func (e *Engine) start(c *Container, en *entry) (int, <-chan unix.WaitStatus, er
 		return fail(err)
 	}
 	if err := e.connect(c, pid); err != nil {
+		return fail(err)
+	}
+	if err := e.relabel(c); err != nil {
 		return fail(err)
 	}
 	if err := launch.Release(); err != nil {

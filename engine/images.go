@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/opencontainers/selinux/go-selinux/label"
 	"golang.org/x/sys/unix"
 
 	"berth/thinpool"
@@ -293,6 +294,13 @@ func (s *ImageStore) extract(dev, diffID string, l v1.Layer) (int64, error) {
 // removes the directory and, with deactivate, deactivates the device (not
 // for a running container's root, which stays in use).
 func (s *ImageStore) mount(dev string, flags uintptr, deactivate bool) (string, func(), error) {
+	return s.mountLabelled(dev, flags, deactivate, "")
+}
+
+// mountLabelled is mount with an SELinux mount label: a device a running
+// container has mounted must be mounted again with its label, or the
+// kernel refuses the second mount.
+func (s *ImageStore) mountLabelled(dev string, flags uintptr, deactivate bool, mountLabel string) (string, func(), error) {
 	path, err := s.storage.Activate(dev)
 	if err != nil {
 		return "", nil, err
@@ -307,7 +315,7 @@ func (s *ImageStore) mount(dev string, flags uintptr, deactivate bool) (string, 
 		undo()
 		return "", nil, err
 	}
-	if err := unix.Mount(path, dir, "ext4", flags, ""); err != nil {
+	if err := unix.Mount(path, dir, "ext4", flags, label.FormatMountLabel("", mountLabel)); err != nil {
 		os.Remove(dir)
 		undo()
 		return "", nil, fmt.Errorf("mount %s: %w", dev, err)

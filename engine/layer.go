@@ -229,7 +229,7 @@ func setAttributes(pfd int, name string, hdr *tar.Header) error {
 	}
 	procPath := fmt.Sprintf("/proc/self/fd/%d/%s", pfd, name)
 	for key, value := range hdr.PAXRecords {
-		if attr, ok := strings.CutPrefix(key, "SCHILY.xattr."); ok {
+		if attr, ok := strings.CutPrefix(key, "SCHILY.xattr."); ok && attr != selinuxXattr {
 			if err := unix.Lsetxattr(procPath, attr, []byte(value), 0); err != nil && err != unix.ENOTSUP {
 				return fmt.Errorf("xattr %s: %w", attr, err)
 			}

@@ -18,6 +18,9 @@ type securityOpts struct {
 	// profile's JSON (Docker's CLI sends the file's contents).
 	seccomp    string
 	noNewPrivs bool
+	// label are the label= options, as label.InitLabels takes them:
+	// disable, level:..., type:..., filetype:..., user:..., role:...
+	label []string
 }
 
 // parseSecurityOpts reads --security-opt values as Docker does, in both
@@ -58,11 +61,15 @@ func parseSecurityOpts(opts []string) (securityOpts, error) {
 				return s, fmt.Errorf("%w: --security-opt %q: this host has no AppArmor; only apparmor=unconfined is accepted", ErrInvalid, o)
 			}
 		case "label":
-			if v != "disable" {
-				return s, fmt.Errorf("%w: --security-opt %q: SELinux labels other than label=disable are not supported yet", ErrInvalid, o)
+			kind, _, _ := strings.Cut(v, ":")
+			switch kind {
+			case "disable", "level", "type", "filetype", "user", "role":
+				s.label = append(s.label, v)
+			default:
+				return s, fmt.Errorf("%w: --security-opt %q: use label=disable, label=level:LEVEL, label=type:TYPE, label=user:USER or label=role:ROLE", ErrInvalid, o)
 			}
 		default:
-			return s, fmt.Errorf("%w: --security-opt %q is not supported (berth knows seccomp=, no-new-privileges, apparmor=unconfined and label=disable)", ErrInvalid, o)
+			return s, fmt.Errorf("%w: --security-opt %q is not supported (berth knows seccomp=, no-new-privileges, label= and apparmor=unconfined)", ErrInvalid, o)
 		}
 	}
 	return s, nil

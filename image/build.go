@@ -45,6 +45,9 @@ type Options struct {
 	// ExtraFiles are more files to add, destination path to source path:
 	// the guest test binaries, for instance.
 	ExtraFiles map[string]string
+	// SELinux is the compiled SELinux policy (CompileSELinuxPolicy) that
+	// PID 1 loads; empty builds an appliance without one.
+	SELinux string
 	// OutDir receives vmlinuz and initramfs.img.
 	OutDir string
 	// Log receives progress and the sizes of what was written.
@@ -73,7 +76,7 @@ var welcomePage []byte
 
 // berthApplets are the commands berth itself provides on the console; the
 // busybox applets of the same names are left out.
-var berthApplets = []string{"init", "poweroff", "reboot", "halt", "linuxrc"}
+var berthApplets = []string{"init", "poweroff", "reboot", "halt", "linuxrc", "getenforce", "setenforce"}
 
 // Build writes the kernel and initramfs into opts.OutDir.
 func Build(opts Options) (Result, error) {
@@ -107,6 +110,11 @@ func Build(opts Options) (Result, error) {
 	}
 	if err := addModules(a, filepath.Join(opts.KernelRoot, "lib/modules", release)); err != nil {
 		return res, err
+	}
+	if opts.SELinux != "" {
+		if err := addSELinux(a, opts.SELinux); err != nil {
+			return res, err
+		}
 	}
 	for _, img := range opts.Images {
 		if err := a.HostFile(filepath.Join(BundledImagesDir, filepath.Base(img)), img); err != nil {
@@ -177,7 +185,7 @@ func addBase(a *Archive, opts Options) error {
 		return err
 	}
 	a.Symlink("/init", "bin/berth")
-	for _, name := range []string{"poweroff", "reboot", "halt"} {
+	for _, name := range []string{"poweroff", "reboot", "halt", "getenforce", "setenforce"} {
 		a.Symlink("/sbin/"+name, "../bin/berth")
 	}
 	for _, d := range []string{"/dev", "/proc", "/sys", "/run", "/tmp", "/root", "/mnt", "/var/lib/berth", "/etc/berth"} {

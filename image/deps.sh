@@ -1,11 +1,15 @@
 #!/bin/sh
 # deps.sh installs what building and testing berth need, and unpacks the
 # kernel berth boots: Debian's cloud kernel, resolved through the
-# linux-image-cloud-amd64 metapackage (never a hard-coded ABI version).
-# The package is cached in $BUILD/cache; a kernel already unpacked is kept.
+# linux-image-cloud-amd64 metapackage (never a hard-coded ABI version);
+# and the SELinux reference policy berth compiles: Debian's
+# selinux-policy-default, -dev and -src, unpacked into $BUILD/selinux-policy
+# (never installed: the build machine's own /etc/selinux is not touched).
+# Packages are cached in $BUILD/cache; what is unpacked already is kept.
 set -eu
 BUILD=${BUILD:-build}
-PACKAGES="qemu-system-x86 qemu-utils ovmf busybox-static e2fsprogs thin-provisioning-tools dosfstools mtools ca-certificates git make crun runc syslinux syslinux-common systemd-boot-efi debootstrap tar"
+PACKAGES="qemu-system-x86 qemu-utils ovmf busybox-static e2fsprogs thin-provisioning-tools dosfstools mtools ca-certificates git make crun runc syslinux syslinux-common systemd-boot-efi debootstrap tar
+secilc policycoreutils checkpolicy semodule-utils selinux-utils m4 gawk"
 
 missing=""
 for p in $PACKAGES; do
@@ -28,16 +32,37 @@ if [ -z "$kpkg" ]; then
 	exit 1
 fi
 mkdir -p "$BUILD/cache"
+
+# download PACKAGE: the path of PACKAGE's .deb in $BUILD/cache, fetched once.
+download() {
+	deb=$(ls "$BUILD/cache/${1}_"*.deb 2>/dev/null | head -n1 || true)
+	if [ -z "$deb" ]; then
+		echo "deps: downloading $1" >&2
+		(cd "$BUILD/cache" && apt-get download "$1" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
+		deb=$(ls "$BUILD/cache/${1}_"*.deb 2>/dev/null | head -n1 || true)
+		[ -n "$deb" ] || { echo "deps: apt-get download $1 failed" >&2; exit 1; }
+	fi
+	echo "$deb"
+}
+
+policy="selinux-policy-default selinux-policy-dev selinux-policy-src"
+want=$(apt-cache policy $policy | sed -n 's/^ *Candidate: //p' | tr '\n' ' ')
+if [ "$(cat "$BUILD/selinux-policy/.package" 2>/dev/null)" != "$policy $want" ]; then
+	rm -rf "$BUILD/selinux-policy.tmp"
+	for p in $policy; do
+		deb=$(download "$p")
+		echo "deps: unpacking $(basename "$deb") into $BUILD/selinux-policy"
+		dpkg-deb -x "$deb" "$BUILD/selinux-policy.tmp"
+	done
+	echo "$policy $want" > "$BUILD/selinux-policy.tmp/.package"
+	rm -rf "$BUILD/selinux-policy"
+	mv "$BUILD/selinux-policy.tmp" "$BUILD/selinux-policy"
+fi
+
 if [ "$(cat "$BUILD/kernel/.package" 2>/dev/null)" = "$kpkg" ]; then
 	exit 0
 fi
-deb=$(ls "$BUILD/cache/${kpkg}_"*.deb 2>/dev/null | head -n1 || true)
-if [ -z "$deb" ]; then
-	echo "deps: downloading $kpkg"
-	(cd "$BUILD/cache" && apt-get download "$kpkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-	deb=$(ls "$BUILD/cache/${kpkg}_"*.deb 2>/dev/null | head -n1 || true)
-	[ -n "$deb" ] || { echo "deps: apt-get download $kpkg failed" >&2; exit 1; }
-fi
+deb=$(download "$kpkg")
 echo "deps: unpacking $(basename "$deb") into $BUILD/kernel"
 rm -rf "$BUILD/kernel.tmp"
 dpkg-deb -x "$deb" "$BUILD/kernel.tmp"

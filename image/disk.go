@@ -1,6 +1,7 @@
 package image
 
 import (
+	"berth/config"
 	"fmt"
 	"io"
 	"os"
@@ -46,8 +47,9 @@ type DiskOptions struct {
 
 // DefaultCmdline is the disk's kernel command line: the screen and the
 // first serial port are both consoles (PID 1 writes to every console; the
-// kernel's own messages go to the last).
-const DefaultCmdline = "console=tty0 console=ttyS0,115200 quiet"
+// kernel's own messages go to the last), and what the appliance's kernel
+// always needs (config.KernelCmdline).
+const DefaultCmdline = "console=tty0 console=ttyS0,115200 " + config.KernelCmdline + " quiet"
 
 const (
 	sector       = 512

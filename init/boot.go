@@ -33,6 +33,9 @@ type system struct {
 	// keeper holds the streams and exit statuses of running containers
 	// while no engine runs, so that a restarted engine re-adopts them.
 	keeper *engine.Keeper
+	// rescue, when set, says why the boot stops at the rescue shell: the
+	// steps after the one that set it are skipped.
+	rescue string
 }
 
 // step is one boot step. A step that fails is reported and boot goes on,
@@ -53,9 +56,11 @@ type step struct {
 //  4. enable the cpu, memory, pids and io controllers for child cgroups;
 //  5. load the kernel modules listed by the image, virtio-rng first;
 //  6. read and validate /etc/berth/berth.toml;
-//  7. set the hostname;
+//  7. load the SELinux policy and start again in berth_t (loadSELinux);
+//     set the hostname;
 //  8. bring up loopback and the host interface (DHCP or static);
-//  9. mount the state disk at /var/lib/berth;
+//  9. mount the state disk at /var/lib/berth, and label it for SELinux
+//     the first time;
 //  10. open the thin pool (create it the first time, repair after a crash);
 //  11. set up the container bridge, forwarding and NAT;
 //  12. start the engine, which loads the bundled images and starts the
@@ -68,9 +73,11 @@ var bootSteps = []step{
 	{name: "enable cgroup controllers", run: enableControllers},
 	{name: "load kernel modules", run: loadModules},
 	{name: "read config", run: readConfig},
+	{name: "load SELinux policy", run: loadSELinux, needsConfig: true},
 	{name: "set hostname", run: setHostname, needsConfig: true},
 	{name: "configure host network", run: configureHostNetwork, needsConfig: true},
 	{name: "mount state disk", run: mountStateDisk, needsConfig: true},
+	{name: "label state disk", run: labelStateDisk, needsConfig: true},
 	{name: "open thin pool", run: openPool, needsConfig: true},
 	{name: "set up container bridge", run: setUpBridge, needsConfig: true},
 	{name: "start engine", run: startEngine, needsConfig: true},
@@ -80,6 +87,10 @@ var bootSteps = []step{
 func runInit() {
 	moveRoot() // returns only once / is a tmpfs
 	s := &system{console: os.Stdout, started: time.Now()}
+	if ns, err := strconv.ParseInt(os.Getenv(startedEnv), 10, 64); err == nil {
+		s.started = time.Unix(0, ns) // the first /init's start, before SELinux's exec
+		os.Unsetenv(startedEnv)
+	}
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPWR)
 	s.reaper = engine.NewReaper()
@@ -122,7 +133,7 @@ func (s *system) handle(sig os.Signal, signals <-chan os.Signal) {
 func (s *system) boot() {
 	s.logf("berth %s (%s) starting", version, commit)
 	for _, st := range bootSteps {
-		if st.needsConfig && s.config == nil {
+		if (st.needsConfig && s.config == nil) || s.rescue != "" {
 			continue
 		}
 		start := time.Now()
@@ -136,6 +147,10 @@ func (s *system) boot() {
 	}
 	if s.config == nil {
 		s.logf("rescue shell: the config has errors (see above). Fix it where it came from (the kernel command line, the config drive, or %s and rebuild), then reboot.", config.AppliancePath)
+		return
+	}
+	if s.rescue != "" {
+		s.logf("rescue shell: %s", s.rescue)
 		return
 	}
 	s.logf("ready (%d ms since init started)", time.Since(s.started).Milliseconds())

@@ -51,6 +51,8 @@ var verbs = map[string]verb{
 		run: func(args []string, _, _ io.Writer) int { return powerCommand("poweroff", args) }},
 	"reboot": {usage: "berth reboot", help: "Stop all containers and reboot the host",
 		run: func(args []string, _, _ io.Writer) int { return powerCommand("reboot", args) }},
+	"getenforce": {usage: "berth getenforce", help: "Show the SELinux mode: Enforcing, Permissive or Disabled", run: getenforceVerb},
+	"setenforce": {usage: "berth setenforce Enforcing|Permissive|1|0", help: "Switch SELinux between enforcing and permissive until the next boot", run: setenforceVerb},
 }
 
 // runCLI runs berth with args (without the program name) and returns the

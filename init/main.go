@@ -9,6 +9,7 @@
 //   - as berth __exec, started by the engine: the helper that runs a
 //     command in a running container (runtime.RunExec);
 //   - as poweroff, reboot or halt: asks PID 1 to shut down (power.go);
+//   - as getenforce or setenforce: SELinux's mode (cli_selinux.go);
 //   - otherwise: the command line, berth <verb> (cli.go).
 //
 // This folder is named init after its main job; Go cannot import a package
@@ -46,9 +47,11 @@ func main() {
 	if os.Getpid() == 1 && os.Args[0] == "/init" {
 		runInit() // never returns
 	}
-	switch filepath.Base(os.Args[0]) {
+	switch name := filepath.Base(os.Args[0]); name {
 	case "poweroff", "reboot", "halt":
-		os.Exit(powerCommand(filepath.Base(os.Args[0]), os.Args[1:]))
+		os.Exit(powerCommand(name, os.Args[1:]))
+	case "getenforce", "setenforce":
+		os.Exit(runCLI(append([]string{name}, os.Args[1:]...), os.Stdout, os.Stderr))
 	}
 	os.Exit(runCLI(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -6,6 +6,7 @@
 package qemu
 
 import (
+	"berth/config"
 	"bytes"
 	"fmt"
 	"os"
@@ -22,7 +23,8 @@ type Options struct {
 	// Kernel and Initrd boot the appliance directly. Leave both empty to
 	// boot Disk through its firmware.
 	Kernel, Initrd string
-	// Append is added to the kernel command line after console=ttyS0.
+	// Append is added to the kernel command line after console=ttyS0 and
+	// what the appliance always needs (config.KernelCmdline).
 	Append string
 	// Disk is a disk image to boot from (firmware boot).
 	Disk string
@@ -104,7 +106,7 @@ func Args(opts Options) ([]string, error) {
 	}
 	switch {
 	case opts.Kernel != "":
-		args = append(args, "-kernel", opts.Kernel, "-append", strings.TrimSpace("console=ttyS0 "+opts.Append))
+		args = append(args, "-kernel", opts.Kernel, "-append", strings.TrimSpace("console=ttyS0 "+config.KernelCmdline+" "+opts.Append))
 		if opts.Initrd != "" {
 			args = append(args, "-initrd", opts.Initrd)
 		}

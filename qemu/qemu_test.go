@@ -32,6 +32,9 @@ func TestCleanOutput(t *testing.T) {
 	if got := cleanOutput("line one\r\nline two\r\n"); got != "line one\nline two" {
 		t.Errorf("cleanOutput = %q", got)
 	}
+	if got := cleanOutput("one\r\nberth: SELinux: avc:  denied { read }\r\ntwo\r\n"); got != "one\ntwo" {
+		t.Errorf("cleanOutput kept PID 1's SELinux report: %q", got)
+	}
 	if got := cleanOutput("\x1b[6n"); got != "" {
 		t.Errorf("cleanOutput of no output = %q", got)
 	}

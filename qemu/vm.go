@@ -159,11 +159,24 @@ func (vm *VM) Run(command string, timeout time.Duration) (string, int, error) {
 	return cleanOutput(out), code, nil
 }
 
-// cleanOutput drops carriage returns, terminal queries and the newline
-// before the end marker.
+// asyncPrefix starts the lines PID 1 prints on the console whenever the
+// kernel logs an SELinux denial: they are no command's output.
+const asyncPrefix = "berth: SELinux: "
+
+// cleanOutput drops carriage returns, terminal queries, PID 1's SELinux
+// reports and the newline before the end marker.
 func cleanOutput(s string) string {
 	s = strings.ReplaceAll(s, "\r", "")
 	s = strings.ReplaceAll(s, "\x1b[6n", "")
+	if strings.Contains(s, asyncPrefix) {
+		var keep []string
+		for _, line := range strings.SplitAfter(s, "\n") {
+			if !strings.HasPrefix(line, asyncPrefix) {
+				keep = append(keep, line)
+			}
+		}
+		s = strings.Join(keep, "")
+	}
 	return strings.TrimSuffix(s, "\n")
 }
 

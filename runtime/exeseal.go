@@ -34,8 +34,19 @@ func sealedSelf() (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("runtime: seal the binary: %w", err)
 	}
-	return f, nil
+	// A new process names it /proc/self/fd/N once its own descriptors 0
+	// to 6 are in place: N must be none of them.
+	high, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, highFD)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("runtime: seal the binary: %w", err)
+	}
+	return os.NewFile(uintptr(high), "memfd:berth"), nil
 }
+
+// highFD is the lowest descriptor the sealed binary may have: above every
+// descriptor a started process is given.
+const highFD = 100
 
 // sealed reports whether f carries every seal sealedSelf adds.
 func sealed(f *os.File) bool {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,13 +68,18 @@ type Launch struct {
 	childEnds []*os.File // the process's ends and the cgroup: closed once it started
 	specW     *os.File
 	syncW     *os.File
+	// execR reads nothing: it ends when the held process has executed its
+	// program (close-on-exec closes the other end) or has died.
+	execR *os.File
 }
 
 // NewInit makes the first process of container s.ID, whose cgroup
 // (CreateCgroup) must exist. The process is not born in its cgroup: the
 // cgroup's device filter would keep it from mounting its own root device.
 // It mounts the root first, then joins the cgroup through descriptor 5
-// (cgroup.procs) and takes a cgroup namespace of its own there.
+// (cgroup.procs) and takes a cgroup namespace of its own there. Its
+// descriptor 6 is open until it executes its program: Release waits for
+// that, so that nothing (an exec, say) meets a container half set up.
 func (r *Runtime) NewInit(s *Spec, stdio Stdio) (*Launch, error) {
 	flags := unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS
 	if !s.HostNetwork {
@@ -88,8 +94,15 @@ func (r *Runtime) NewInit(s *Spec, stdio Stdio) (*Launch, error) {
 		l.Close()
 		return nil, fmt.Errorf("runtime: cgroup of %s: %w", s.ID, err)
 	}
-	l.childEnds = append(l.childEnds, procs)
-	l.Cmd.ExtraFiles = append(l.Cmd.ExtraFiles, procs)
+	execR, execW, err := os.Pipe()
+	if err != nil {
+		procs.Close()
+		l.Close()
+		return nil, err
+	}
+	l.childEnds = append(l.childEnds, procs, execW)
+	l.execR = execR
+	l.Cmd.ExtraFiles = append(l.Cmd.ExtraFiles, procs, execW)
 	l.Cmd.SysProcAttr.UseCgroupFD = false
 	l.Cmd.SysProcAttr.Setctty = stdio.Terminal
 	return l, nil
@@ -154,7 +167,9 @@ func (l *Launch) Started() error {
 	return nil
 }
 
-// Release lets a container's first process go on to exec its program.
+// Release lets a container's first process go on, and returns once it
+// has executed its program, or died trying (its exit status then says
+// why).
 func (l *Launch) Release() error {
 	if l.syncW == nil {
 		return nil
@@ -165,16 +180,21 @@ func (l *Launch) Release() error {
 	if err != nil {
 		return fmt.Errorf("runtime: release the container's process: %w", err)
 	}
+	if l.execR != nil {
+		io.Copy(io.Discard, l.execR)
+		l.execR.Close()
+		l.execR = nil
+	}
 	return nil
 }
 
 // Close releases what the launch still holds; a held process that was
 // never released ends with an error of its own.
 func (l *Launch) Close() {
-	for _, f := range append(l.childEnds, l.specW, l.syncW) {
+	for _, f := range append(l.childEnds, l.specW, l.syncW, l.execR) {
 		if f != nil {
 			f.Close()
 		}
 	}
-	l.childEnds, l.specW, l.syncW = nil, nil, nil
+	l.childEnds, l.specW, l.syncW, l.execR = nil, nil, nil, nil
 }

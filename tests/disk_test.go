@@ -70,7 +70,7 @@ func TestBootableDisk(t *testing.T) {
 		t.Errorf("release %q", got)
 	}
 	run(t, vm, "mkdir -p /var/lib/berth/data && echo kept > /var/lib/berth/data/file")
-	run(t, vm, "berth run -d --name keep --restart always -v /var/lib/berth/data:/data busybox sh -c 'cat /data/file; exec sleep 1000'")
+	run(t, vm, "berth run -d --name keep --restart always -v /var/lib/berth/data:/data:z busybox sh -c 'cat /data/file; exec sleep 1000'")
 	eventually(t, vm, "berth logs keep", cmdTimeout, func(s string) bool { return s == "kept" })
 	run(t, vm, "echo scratch > /root/scratch") // outside /var/lib/berth: gone after a reboot
 	poweroff(vm)
@@ -188,7 +188,7 @@ func TestPythonExample(t *testing.T) {
 	initrd := buildImage(t, "../examples/python.toml", false)
 	vm := boot(t, initrd, `berth: ready`, qemu.Options{MemoryMB: 2048, HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
 	fetchPage(t, port, "berth is running", 3*cmdTimeout)
-	if got := run(t, vm, "berth inspect -f '{{.Config.Image}} {{.Config.WorkingDir}} {{.HostConfig.Binds}}' web"); got != "python:bookworm /opt [/var/lib/berth/www:/opt:rw]" {
+	if got := run(t, vm, "berth inspect -f '{{.Config.Image}} {{.Config.WorkingDir}} {{.HostConfig.Binds}}' web"); got != "python:bookworm /opt [/var/lib/berth/www:/opt:rw,z]" {
 		t.Errorf("inspect: %q", got)
 	}
 }

@@ -30,7 +30,7 @@ func TestDockerWorkflow(t *testing.T) {
 		t.Errorf("berth images:\n%s", images)
 	}
 	run(t, vm, "mkdir -p /var/lib/berth/www && echo hello from berth > /var/lib/berth/www/index.html")
-	id := strings.TrimSpace(run(t, vm, "berth run -d -p 8080:8000 --name web -w /www -v /var/lib/berth/www:/www busybox httpd -f -p 8000"))
+	id := strings.TrimSpace(run(t, vm, "berth run -d -p 8080:8000 --name web -w /www -v /var/lib/berth/www:/www:z busybox httpd -f -p 8000"))
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(id) {
 		t.Fatalf("berth run -d printed %q, want the container id", id)
 	}

@@ -94,6 +94,7 @@ func buildImageWithPrograms(t testing.TB, configPath string, skipCheck bool, ext
 		Config:          configPath,
 		SkipConfigCheck: skipCheck,
 		Images:          images,
+		SELinux:         filepath.Join(shared.build, "selinux"),
 		ExtraFiles:      extra,
 		Programs:        programs,
 		OutDir:          out,

@@ -51,7 +51,7 @@ func TestInteractive(t *testing.T) {
 	initrd := buildImage(t, "testdata/guest.toml", false)
 	vm := boot(t, initrd, `berth: ready`, qemu.Options{})
 	run(t, vm, "mkdir -p /var/lib/berth/www && echo page > /var/lib/berth/www/index.html")
-	run(t, vm, "berth run -d -p 8080:8000 --name web -w /www -v /var/lib/berth/www:/www busybox httpd -f -p 8000")
+	run(t, vm, "berth run -d -p 8080:8000 --name web -w /www -v /var/lib/berth/www:/www:z busybox httpd -f -p 8000")
 
 	t.Run("run -i -t gives a terminal", func(t *testing.T) {
 		vm.Send("berth run -i -t --name tty1 -e PS1='tty1> ' busybox sh\n")
@@ -158,7 +158,7 @@ func TestInteractive(t *testing.T) {
 
 	t.Run("the engine restarts and re-adopts running containers", func(t *testing.T) {
 		run(t, vm, "mkdir -p /var/lib/berth/k")
-		run(t, vm, `berth run -d --name ticker -v /var/lib/berth/k:/k busybox sh -c 'i=0; while [ ! -e /k/stop ]; do echo tick $i; i=$((i+1)); sleep 0.2; done; echo bye; exit 7'`)
+		run(t, vm, `berth run -d --name ticker -v /var/lib/berth/k:/k:z busybox sh -c 'i=0; while [ ! -e /k/stop ]; do echo tick $i; i=$((i+1)); sleep 0.2; done; echo bye; exit 7'`)
 		pid := run(t, vm, "berth inspect -f '{{.State.Pid}}' ticker")
 		webPid := run(t, vm, "berth inspect -f '{{.State.Pid}}' web")
 		engine := run(t, vm, "cat /run/berth/engine.pid")

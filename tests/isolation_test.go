@@ -39,17 +39,27 @@ func TestIsolation(t *testing.T) {
 	disk := []qemu.Drive{{Path: sparseDisk(t, "state.img", 3<<30)}}
 	vm := boot(t, initrd, `berth: ready`, qemu.Options{Drives: disk})
 	// Every container gets the probe, read-only.
-	const runProbe = "berth run --rm -v /tests:/probe:ro busybox "
+	const runProbe = "berth run --rm -v /tests:/probe:ro,z busybox "
 
 	t.Run("the host's disk cannot be opened", func(t *testing.T) {
 		dev := strings.TrimSpace(run(t, vm, "cat /sys/block/vda/dev"))
 		major, minor, _ := strings.Cut(dev, ":")
-		out, code, err := vm.Run(runProbe+"sh -c 'mknod /dev/disk b "+major+" "+minor+" && echo made; dd if=/dev/disk bs=512 count=1 of=/dev/null'", cmdTimeout)
+		// SELinux refuses the node itself; without it (label=disable) the
+		// node is made, and the device filter refuses to open it.
+		read := "sh -c 'mknod /dev/disk b " + major + " " + minor + " && echo made; dd if=/dev/disk bs=512 count=1 of=/dev/null'"
+		out, code, err := vm.Run(runProbe+read, cmdTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "made") || !strings.Contains(out, "Operation not permitted") || code == 0 {
+			t.Errorf("making the host's disk %s in a container: status %d\n%s", dev, code, out)
+		}
+		out, code, err = vm.Run("berth run --rm --security-opt label=disable busybox "+read, cmdTimeout)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out, "made") || !strings.Contains(out, "Operation not permitted") || code == 0 {
-			t.Errorf("reading the host's disk %s from a container: status %d\n%s", dev, code, out)
+			t.Errorf("reading the host's disk %s from a container without SELinux: status %d\n%s", dev, code, out)
 		}
 	})
 
@@ -86,7 +96,7 @@ func TestIsolation(t *testing.T) {
 	})
 
 	t.Run("exec is confined as the first process is", func(t *testing.T) {
-		run(t, vm, "berth run -d --name held -v /tests:/probe:ro busybox sleep 1d")
+		run(t, vm, "berth run -d --name held -v /tests:/probe:ro,z busybox sleep 1d")
 		out := run(t, vm, "berth exec held grep -E '^(Seccomp|CapInh|CapEff|NoNewPrivs):' /proc/self/status")
 		for _, want := range []string{"Seccomp:\t2", "CapInh:\t0000000000000000", "CapEff:\t00000000a80425fb", "NoNewPrivs:\t1"} {
 			if !strings.Contains(out, want) {
@@ -107,15 +117,25 @@ func TestIsolation(t *testing.T) {
 		if strings.Contains(watch, "has capabilities") {
 			t.Errorf("a process with the host's capabilities showed in the container:\n%s", watch)
 		}
-		// A script run by berth's own binary does nothing of berth's.
+		// A script run by berth's own binary does nothing of berth's: SELinux
+		// lets no container_t process run the sealed copy (it dies as the
+		// exec maps it); without a label, berth's binary refuses.
 		run(t, vm, `berth exec held sh -c 'printf "#!/proc/self/exe\n" > /x.sh; chmod +x /x.sh'`)
-		out, code, err := vm.Run("berth exec held /x.sh", cmdTimeout)
-		if err != nil {
-			t.Fatal(err)
+		run(t, vm, "berth run -d --name unlabelled --security-opt label=disable busybox sleep 1d")
+		run(t, vm, `berth exec unlabelled sh -c 'printf "#!/proc/self/exe\n" > /x.sh; chmod +x /x.sh'`)
+		for _, c := range []struct{ run, want string }{
+			{"berth exec held /x.sh", ""},
+			{"berth exec unlabelled /x.sh", "does nothing there"},
+		} {
+			out, code, err := vm.Run(c.run, cmdTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (code != 126 && code < 128) || !strings.Contains(out, c.want) || strings.Contains(out, "Usage: berth") {
+				t.Errorf("%s: status %d\n%s", c.run, code, out)
+			}
 		}
-		if code != 126 || !strings.Contains(out, "does nothing there") {
-			t.Errorf("#!/proc/self/exe script: status %d\n%s", code, out)
-		}
+		run(t, vm, "berth rm -f unlabelled")
 		// No descriptor of the engine's reaches a container's processes:
 		// ls sees its stdio and the directory it reads.
 		if fds := strings.TrimSpace(run(t, vm, "berth exec held ls /proc/self/fd | tr '\\n' ' '")); fds != "0 1 2 3" {
@@ -237,7 +257,7 @@ func TestIsolation(t *testing.T) {
 	t.Run("a flood of output without newlines", func(t *testing.T) {
 		enginePid := strings.TrimSpace(run(t, vm, "cat /run/berth/engine.pid"))
 		run(t, vm, "echo 5 > /proc/"+enginePid+"/clear_refs") // resets the peak resident size
-		run(t, vm, "berth run -d --name flood --log-opt max-size=4m -v /tests:/probe:ro busybox /probe/probe write 200000000")
+		run(t, vm, "berth run -d --name flood --log-opt max-size=4m -v /tests:/probe:ro,z busybox /probe/probe write 200000000")
 		if out, _, err := vm.Run("berth wait flood", 5*time.Minute); err != nil || out != "0" {
 			t.Errorf("the flood ended with %q (%v)", out, err)
 		}

@@ -21,6 +21,7 @@ func main() {
 	flag.StringVar(&opts.Mke2fs, "mke2fs", "/sbin/mke2fs", "mke2fs program (Debian e2fsprogs)")
 	flag.StringVar(&opts.Config, "config", "examples/default.toml", "berth.toml to embed")
 	flag.StringVar(&opts.OutDir, "out", "build", "output directory")
+	selinuxSrc := flag.String("selinux-src", "build/selinux-policy", "Debian's SELinux policy packages, unpacked (make deps); the compiled policy goes to OUT/selinux")
 	disk := flag.String("disk", "berth.img", "bootable disk image to write in the output directory (UEFI and BIOS); empty for none")
 	upgrade := flag.String("upgrade", "", "instead of building a disk, put the new kernel and initramfs on this berth disk (its state stays)")
 	flag.Parse()
@@ -31,6 +32,11 @@ func main() {
 		os.Exit(1)
 	}
 	if opts.Images, err = image.BundleImages(c, opts.Config, opts.Busybox, opts.OutDir, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	opts.SELinux = filepath.Join(opts.OutDir, "selinux")
+	if err := image.CompileSELinuxPolicy(*selinuxSrc, opts.SELinux, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
