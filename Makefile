@@ -47,7 +47,7 @@ unit-test:
 	$(GO) test ./...
 
 appliance-test: image
-	$(GO) test -tags appliance -count=1 -timeout 14m ./tests -build $(abspath $(BUILD))
+	$(GO) test -tags appliance -count=1 -timeout 20m ./tests -build $(abspath $(BUILD))
 
 test: vet unit-test appliance-test
 

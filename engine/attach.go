@@ -1,13 +1,16 @@
 package engine
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"time"
 
+	"berth/api"
+	"berth/errdefs"
+
+	"github.com/docker/docker/api/types/container"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,11 +59,11 @@ func (l *logBook) broadcast(stream string, p []byte) {
 		if l.tty || a.raw {
 			_, err = a.w.Write(p)
 		} else {
-			n := byte(streamStdout)
+			n := byte(api.StreamStdout)
 			if stream == "stderr" {
-				n = streamStderr
+				n = api.StreamStderr
 			}
-			_, err = frameWriter{a.w, n}.Write(p)
+			_, err = api.FrameWriter{W: a.w, Stream: n}.Write(p)
 		}
 		if err != nil {
 			delete(l.attached, a)
@@ -70,42 +73,46 @@ func (l *logBook) broadcast(stream string, p []byte) {
 }
 
 // feedStdin copies a client's input to the container's stdin until the
-// input ends; then, when the container was created to read one client's
-// input only (docker run -i), its stdin is closed.
-func (l *logBook) feedStdin(r io.Reader, a *attachment) {
+// input ends or, with a terminal, the client types keys, the detach keys;
+// it reports whether it did. When the input ends and the container was
+// created to read one client's input only (docker run -i), its stdin is
+// closed.
+func (l *logBook) feedStdin(r io.Reader, a *attachment, keys []byte) (detached bool) {
 	// Attached before the start, as docker run is: wait for the run.
 	l.mu.Lock()
-	started := l.started
+	started, tty := l.started, l.tty
 	l.mu.Unlock()
 	select {
 	case <-started:
 	case <-a.done:
-		return
+		return false
 	}
-	buf := make([]byte, 32*1024)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			l.mu.Lock()
-			in := l.stdin
-			l.mu.Unlock()
-			if in == nil {
-				return
-			}
-			if _, werr := in.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			l.mu.Lock()
-			if l.stdinOnce && !l.tty && l.stdin != nil {
-				l.stdin.Close()
-				l.stdin = nil
-			}
-			l.mu.Unlock()
-			return
-		}
+	if !tty {
+		keys = nil
 	}
+	if api.CopyInput(stdinWriter{l}, r, keys) {
+		return true
+	}
+	l.mu.Lock()
+	if l.stdinOnce && !l.tty && l.stdin != nil {
+		l.stdin.Close()
+		l.stdin = nil
+	}
+	l.mu.Unlock()
+	return false
+}
+
+// stdinWriter writes to the current run's stdin.
+type stdinWriter struct{ l *logBook }
+
+func (w stdinWriter) Write(p []byte) (int, error) {
+	w.l.mu.Lock()
+	in := w.l.stdin
+	w.l.mu.Unlock()
+	if in == nil {
+		return 0, os.ErrClosed
+	}
+	return in.Write(p)
 }
 
 // resize sets the size of the container's terminal.
@@ -113,7 +120,7 @@ func (l *logBook) resize(size Winsize) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.tty || l.stdin == nil {
-		return fmt.Errorf("%w: the container has no terminal", ErrConflict)
+		return fmt.Errorf("%w: the container has no terminal", errdefs.ErrConflict)
 	}
 	return setWinsize(l.stdin, size)
 }
@@ -162,22 +169,67 @@ func setWinsize(f *os.File, size Winsize) error {
 	return nil
 }
 
-// frameWriter writes Docker's multiplexed stream: each chunk preceded by
-// an 8-byte header, the stream number and the length.
-type frameWriter struct {
-	w      io.Writer
-	stream byte
+// ContainerAttach joins a client to the container's streams, as docker
+// attach and a foreground docker run do: with Logs what it wrote so far
+// first, then, with Stream, what it writes until its run ends, the client
+// goes or types the detach keys; its input goes to the container's stdin.
+// Attached before the start, the client gets the whole run.
+func (e *Engine) ContainerAttach(ref string, o container.AttachOptions, conn io.Writer, in io.Reader) error {
+	en, err := e.find(ref)
+	if err != nil {
+		return err
+	}
+	keys, err := api.DetachKeys(o.DetachKeys)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	tty, openStdin, c := en.c.Config.Tty, en.c.Config.OpenStdin, *en.c
+	e.mu.Unlock()
+	a := &attachment{w: conn, stdout: o.Stdout, stderr: o.Stderr}
+	if !a.stdout && !a.stderr && !o.Stdin {
+		a.stdout, a.stderr = true, true
+	}
+	if o.Logs {
+		var stdout, stderr io.Writer = api.FrameWriter{W: conn, Stream: api.StreamStdout}, api.FrameWriter{W: conn, Stream: api.StreamStderr}
+		if tty {
+			stdout, stderr = conn, conn
+		}
+		en.logs.write(LogOptions{Tail: -1, Stdout: a.stdout, Stderr: a.stderr}, stdout, stderr, nil)
+	}
+	if !o.Stream {
+		return nil
+	}
+	en.logs.attach(a)
+	defer en.logs.detach(a)
+	e.event("container", "attach", &c)
+	detached := make(chan struct{})
+	if o.Stdin && openStdin && in != nil {
+		go func() {
+			if en.logs.feedStdin(in, a, keys) {
+				close(detached)
+			}
+		}()
+	}
+	select {
+	case <-a.done:
+	case <-detached:
+		e.event("container", "detach", &c)
+	}
+	return nil
 }
 
-func (f frameWriter) Write(p []byte) (int, error) {
-	hdr := make([]byte, 8)
-	hdr[0] = f.stream
-	binary.BigEndian.PutUint32(hdr[4:], uint32(len(p)))
-	if _, err := f.w.Write(append(hdr, p...)); err != nil {
-		return 0, err
+// ContainerResize sets the size of the container's terminal.
+func (e *Engine) ContainerResize(ref string, o container.ResizeOptions) error {
+	en, err := e.find(ref)
+	if err != nil {
+		return err
 	}
-	if fl, ok := f.w.(interface{ Flush() }); ok {
-		fl.Flush()
+	e.mu.Lock()
+	running := en.c.State.Running
+	e.mu.Unlock()
+	if !running {
+		return errdefs.Kind(errdefs.ErrConflict, fmt.Errorf("Container %s is not running", en.c.Id))
 	}
-	return len(p), nil
+	return en.logs.resize(Winsize{Height: uint16(o.Height), Width: uint16(o.Width)})
 }

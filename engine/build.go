@@ -9,15 +9,18 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"golang.org/x/sys/unix"
@@ -31,6 +34,8 @@ type BuildOptions struct {
 	Remove      bool // remove each intermediate container once its step succeeded
 	ForceRemove bool // remove it even when its step failed
 	BuildArgs   map[string]string
+	// Labels are set on the image built, as docker build --label.
+	Labels map[string]string
 }
 
 // builder is one docker build: the image so far and its variables.
@@ -41,10 +46,16 @@ type builder struct {
 	out     io.Writer
 	image   Image // the image after the last step; ID "" before FROM
 	args    map[string]string
-	lex     *shell.Lex
+	// declared are the ARGs the Dockerfile declares: a --build-arg of
+	// none of them is reported unused.
+	declared map[string]bool
+	lex      *shell.Lex
 	// intermediate is the container of the step just run, removed once
 	// the step's image is shown.
 	intermediate string
+	// configOnly applies instructions to the image's config and makes no
+	// step: docker commit and import --change.
+	configOnly bool
 }
 
 func (b *builder) removeIntermediate(id string) {
@@ -62,7 +73,7 @@ var buildSkipNew = map[string]bool{"proc": true, "sys": true, "dev": true,
 // snapshot of the previous step's top layer; a step whose input did not
 // change comes from the build cache. It writes Docker's messages to out
 // and returns the image id.
-func (e *Engine) Build(contextDir string, o BuildOptions, out io.Writer) (string, error) {
+func (e *Engine) build(contextDir string, o BuildOptions, out io.Writer) (string, error) {
 	name := o.Dockerfile
 	if name == "" {
 		name = "Dockerfile"
@@ -85,8 +96,8 @@ func (e *Engine) Build(contextDir string, o BuildOptions, out io.Writer) (string
 		n.Value = strings.ToLower(n.Value)
 	}
 	for _, n := range steps {
-		if _, ok := instructions[n.Value]; !ok {
-			return "", fmt.Errorf("build: %s line %d: %s is not supported (berth builds FROM, MAINTAINER, RUN, COPY, ADD, ENV, WORKDIR, EXPOSE, ENTRYPOINT, CMD, USER, LABEL, VOLUME, ARG)",
+		if _, ok := dispatchers[n.Value]; !ok {
+			return "", fmt.Errorf("build: %s line %d: %s is not supported (berth builds FROM, MAINTAINER, RUN, COPY, ADD, ENV, WORKDIR, EXPOSE, ENTRYPOINT, CMD, USER, LABEL, VOLUME, ARG, STOPSIGNAL, HEALTHCHECK)",
 				name, n.StartLine, strings.ToUpper(n.Value))
 		}
 	}
@@ -94,11 +105,11 @@ func (e *Engine) Build(contextDir string, o BuildOptions, out io.Writer) (string
 		return "", fmt.Errorf("build: %s has no instructions", name)
 	}
 	for i, n := range steps {
-		fmt.Fprintf(out, "Step %d : %s\n", i+1, stepText(n))
+		fmt.Fprintf(out, "Step %d/%d : %s\n", i+1, len(steps), stepText(n))
 		if b.image.ID == "" && n.Value != "from" && n.Value != "arg" {
 			return "", fmt.Errorf("build: %s line %d: the first instruction must be FROM", name, n.StartLine)
 		}
-		if err := instructions[n.Value](b, n); err != nil {
+		if err := dispatchers[n.Value](b, n); err != nil {
 			return "", fmt.Errorf("build: %s line %d: %s: %w", name, n.StartLine, strings.ToUpper(n.Value), err)
 		}
 		if b.image.ID != "" {
@@ -109,13 +120,39 @@ func (e *Engine) Build(contextDir string, o BuildOptions, out io.Writer) (string
 			b.intermediate = ""
 		}
 	}
+	if len(o.Labels) > 0 {
+		var text []string
+		for _, k := range slices.Sorted(maps.Keys(o.Labels)) {
+			text = append(text, fmt.Sprintf("%s=%q", k, o.Labels[k]))
+		}
+		err := b.nop("LABEL "+strings.Join(text, " "), func(c *v1.Config) {
+			if c.Labels == nil {
+				c.Labels = map[string]string{}
+			}
+			maps.Copy(c.Labels, o.Labels)
+		})
+		if err != nil {
+			return "", fmt.Errorf("build: --label: %w", err)
+		}
+	}
+	var unused []string
+	for k := range o.BuildArgs {
+		if _, ok := b.declared[k]; !ok {
+			unused = append(unused, k)
+		}
+	}
+	if len(unused) > 0 {
+		sort.Strings(unused)
+		fmt.Fprintf(out, "[Warning] One or more build-args [%s] were not consumed\n", strings.Join(unused, " "))
+	}
+	e.Images.markFinal(b.image.ID)
+	fmt.Fprintf(out, "Successfully built %s\n", ShortID(strings.TrimPrefix(b.image.ID, "sha256:")))
 	for _, t := range o.Tags {
 		if err := e.Images.Tag(b.image.ID, t); err != nil {
 			return "", err
 		}
+		fmt.Fprintf(out, "Successfully tagged %s\n", t)
 	}
-	e.Images.markFinal(b.image.ID)
-	fmt.Fprintf(out, "Successfully built %s\n", ShortID(strings.TrimPrefix(b.image.ID, "sha256:")))
 	return b.image.ID, nil
 }
 
@@ -128,22 +165,24 @@ func stepText(n *parser.Node) string {
 	return strings.ToUpper(s)
 }
 
-// instructions are the Dockerfile instructions berth builds.
-var instructions = map[string]func(*builder, *parser.Node) error{
-	"from":       (*builder).from,
-	"maintainer": (*builder).maintainer,
-	"run":        (*builder).run,
-	"copy":       func(b *builder, n *parser.Node) error { return b.add(n, false) },
-	"add":        func(b *builder, n *parser.Node) error { return b.add(n, true) },
-	"env":        (*builder).env,
-	"workdir":    (*builder).workdir,
-	"expose":     (*builder).expose,
-	"entrypoint": (*builder).entrypoint,
-	"cmd":        (*builder).cmd,
-	"user":       (*builder).user,
-	"label":      (*builder).label,
-	"volume":     (*builder).volume,
-	"arg":        (*builder).arg,
+// dispatchers are the Dockerfile instructions berth builds.
+var dispatchers = map[string]func(*builder, *parser.Node) error{
+	"from":        (*builder).from,
+	"maintainer":  (*builder).maintainer,
+	"run":         (*builder).run,
+	"copy":        func(b *builder, n *parser.Node) error { return b.add(n, false) },
+	"add":         func(b *builder, n *parser.Node) error { return b.add(n, true) },
+	"env":         (*builder).env,
+	"workdir":     (*builder).workdir,
+	"expose":      (*builder).expose,
+	"entrypoint":  (*builder).entrypoint,
+	"cmd":         (*builder).cmd,
+	"user":        (*builder).user,
+	"label":       (*builder).label,
+	"volume":      (*builder).volume,
+	"arg":         (*builder).arg,
+	"stopsignal":  (*builder).stopSignal,
+	"healthcheck": (*builder).healthcheck,
 }
 
 // words are the instruction's arguments.
@@ -196,7 +235,7 @@ func (b *builder) from(n *parser.Node) error {
 	img, err := b.e.Images.Get(ws[0])
 	if err != nil && b.e.opts.Transport != nil {
 		fmt.Fprintf(b.out, "Pulling %s\n", ws[0])
-		if _, perr := b.e.Images.Pull(ws[0], b.e.opts.Transport, b.out); perr == nil {
+		if _, _, perr := b.e.Images.Pull(ws[0], Registry{Transport: b.e.opts.Transport}, b.out); perr == nil {
 			img, err = b.e.Images.Get(ws[0])
 		}
 	}
@@ -220,20 +259,13 @@ func (b *builder) commit(createdBy string, change func(*v1.Config), layerTar str
 	}
 	cfg.Created = v1.Time{Time: time.Now().UTC()}
 	cfg.History = append(cfg.History, v1.History{Created: cfg.Created, CreatedBy: createdBy, EmptyLayer: layerTar == ""})
-	var top v1.Layer
+	var id string
+	var err error
 	if layerTar != "" {
-		l, err := tarball.LayerFromFile(layerTar)
-		if err != nil {
-			return err
-		}
-		d, err := l.DiffID()
-		if err != nil {
-			return err
-		}
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, d)
-		top = l
+		id, err = b.e.Images.addLayerFile(cfg, layerTar)
+	} else {
+		id, err = b.e.Images.addStep(cfg, nil)
 	}
-	id, err := b.e.Images.addStep(cfg, top)
 	if err != nil {
 		return err
 	}
@@ -272,6 +304,10 @@ func (b *builder) step(key string, make func() error) error {
 
 // nop is a step that changes only the config.
 func (b *builder) nop(text string, change func(*v1.Config)) error {
+	if b.configOnly {
+		change(&b.image.Config.Config)
+		return nil
+	}
 	createdBy := "/bin/sh -c #(nop) " + text
 	return b.step(createdBy, func() error { return b.commit(createdBy, change, "") })
 }
@@ -322,8 +358,8 @@ func (b *builder) argEnv() []string {
 // runContainer runs argv in a container of the current image and commits
 // what it changed as a layer.
 func (b *builder) runContainer(argv []string, createdBy string) (err error) {
-	c, err := b.e.Create(CreateOptions{Image: b.image.ID, Cmd: argv, EntrypointSet: true, Entrypoint: []string{}, Env: b.argEnv(),
-		Labels: map[string]string{"berth.build": "intermediate"}})
+	c, _, err := b.e.Create("", &container.Config{Image: b.image.ID, Cmd: argv, Entrypoint: []string{""}, Env: b.argEnv(),
+		Labels: map[string]string{"berth.build": "intermediate"}}, &container.HostConfig{})
 	if err != nil {
 		return err
 	}
@@ -341,7 +377,7 @@ func (b *builder) runContainer(argv []string, createdBy string) (err error) {
 	a := &attachment{w: b.out, stdout: true, stderr: true, raw: true}
 	en.logs.attach(a)
 	defer en.logs.detach(a)
-	if err := b.e.Start(c.Id); err != nil {
+	if err := b.e.ContainerStart(c.Id); err != nil {
 		return err
 	}
 	code, err := b.e.Wait(c.Id)
@@ -697,12 +733,45 @@ func (b *builder) volume(n *parser.Node) error {
 	})
 }
 
+func (b *builder) stopSignal(n *parser.Node) error {
+	ws, err := b.expandAll(words(n))
+	if err != nil || len(ws) != 1 {
+		return errors.New("STOPSIGNAL takes one signal")
+	}
+	if _, err := parseSignal(ws[0]); err != nil {
+		return err
+	}
+	return b.nop("STOPSIGNAL "+ws[0], func(c *v1.Config) { c.StopSignal = ws[0] })
+}
+
+// healthcheck is HEALTHCHECK [options] CMD command, or HEALTHCHECK NONE.
+func (b *builder) healthcheck(n *parser.Node) error {
+	inst, err := instructions.ParseInstruction(n)
+	if err != nil {
+		return err
+	}
+	h := inst.(*instructions.HealthCheckCommand).Health
+	if h.StartInterval != 0 {
+		return errors.New("--start-interval is not supported (API 1.44)")
+	}
+	hc := &v1.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+	text := strings.TrimSpace(n.Original)
+	if i := strings.IndexAny(text, " \t"); i > 0 {
+		text = text[i+1:]
+	}
+	return b.nop("HEALTHCHECK "+text, func(c *v1.Config) { c.Healthcheck = hc })
+}
+
 // arg declares a build variable: its value from --build-arg, else its
 // default. It is seen by later instructions and RUN's environment, and is
 // not kept in the image.
 func (b *builder) arg(n *parser.Node) error {
 	for _, w := range words(n) {
 		name, def, hasDefault := strings.Cut(w, "=")
+		if b.declared == nil {
+			b.declared = map[string]bool{}
+		}
+		b.declared[name] = true
 		if v, ok := b.o.BuildArgs[name]; ok {
 			b.args[name] = v
 		} else if hasDefault {
@@ -761,6 +830,41 @@ func (s *ImageStore) markIntermediate(id string) {
 	os.WriteFile(s.intermediatePath(id), nil, 0o600)
 }
 
+// isCached reports whether image id is in the build cache.
+func (s *ImageStore) isCached(id string) bool {
+	for _, v := range s.readCache() {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+// topLayerSize is the size of the layer an image's last step made, 0
+// when it made none.
+func topLayerSize(s *ImageStore, img Image) int64 {
+	h, d := img.Config.History, img.Config.RootFS.DiffIDs
+	if len(d) == 0 || (len(h) > 0 && h[len(h)-1].EmptyLayer) {
+		return 0
+	}
+	if fi, err := os.Stat(filepath.Join(s.dir, "blobs", d[len(d)-1].Hex)); err == nil {
+		return fi.Size()
+	}
+	return 0
+}
+
+// forgetCache empties the build cache; it returns the images it held.
+func (s *ImageStore) forgetCache() []Image {
+	var out []Image
+	for _, id := range s.readCache() {
+		if img, err := s.Get(id); err == nil && !slices.ContainsFunc(out, func(o Image) bool { return o.ID == img.ID }) {
+			out = append(out, img)
+		}
+	}
+	os.Remove(s.cachePath())
+	return out
+}
+
 // markFinal records that id is a build's result, listed by berth images.
 func (s *ImageStore) markFinal(id string) { os.Remove(s.intermediatePath(id)) }
 
@@ -792,4 +896,19 @@ func (s *ImageStore) hasChildren(id string) bool {
 func (s *ImageStore) Intermediate(id string) bool {
 	_, err := os.Stat(s.intermediatePath(id))
 	return err == nil
+}
+
+// Descendants are the images built on image id, at any depth.
+func (s *ImageStore) Descendants(id string) []string {
+	list, _ := s.List()
+	var out []string
+	for _, img := range list {
+		for p := s.Parent(img.ID); p != ""; p = s.Parent(p) {
+			if p == id {
+				out = append(out, img.ID)
+				break
+			}
+		}
+	}
+	return out
 }

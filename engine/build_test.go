@@ -13,18 +13,18 @@ import (
 // Dockerfile, a first instruction that is not FROM.
 func TestBuildRefusesWhatItCannotDo(t *testing.T) {
 	for _, tc := range []struct{ dockerfile, want string }{
-		{"FROM busybox\n\n# a comment\nHEALTHCHECK CMD true\n", "Dockerfile line 4: HEALTHCHECK is not supported"},
+		{"FROM busybox\n\n# a comment\nSHELL [\"/bin/bash\", \"-c\"]\n", "Dockerfile line 4: SHELL is not supported"},
 		{"FROM busybox\nONBUILD RUN true\n", "Dockerfile line 2: ONBUILD is not supported"},
 		{"", "Dockerfile: file with no instructions"},
 	} {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(tc.dockerfile), 0o644)
-		_, err := (&Engine{}).Build(dir, BuildOptions{}, io.Discard)
+		_, err := (&Engine{}).build(dir, BuildOptions{}, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.dockerfile, err, tc.want)
 		}
 	}
-	if _, err := (&Engine{}).Build(t.TempDir(), BuildOptions{Dockerfile: "../../etc/passwd"}, io.Discard); err == nil {
+	if _, err := (&Engine{}).build(t.TempDir(), BuildOptions{Dockerfile: "../../etc/passwd"}, io.Discard); err == nil {
 		t.Errorf("a Dockerfile outside the context was read")
 	}
 }

@@ -5,14 +5,19 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
+	"golang.org/x/sys/unix"
 )
 
-// Container is a container as docker inspect shows it: the same field
-// names, so that inspect -f templates written for Docker work.
+// Container is a container's record, kept as config.json in its
+// directory: Docker's own Config and HostConfig (what was asked), and the
+// engine's state of it.
 type Container struct {
-	// Id is spelled as Docker's JSON field, so that inspect -f '{{.Id}}'
-	// works as it does with Docker.
+	// Id is spelled as Docker's JSON field.
 	Id           string
 	Created      time.Time
 	Path         string
@@ -25,20 +30,22 @@ type Container struct {
 	// cleared when it starts: an unless-stopped container is started again
 	// after a reboot only when it was not.
 	ManuallyStopped bool
-	HostConfig      HostConfig
-	Config          ContainerConfig
+	HostConfig      *container.HostConfig
+	Config          *container.Config
 	NetworkSettings NetworkSettings
-	Mounts          []MountPoint
-	LogPath         string
+	// Mounts are its bind mounts, volumes and tmpfs mounts.
+	Mounts  []container.MountPoint
+	LogPath string
 	// ProcessLabel and MountLabel are the container's SELinux labels, with
-	// an MCS pair of its own; empty when SELinux is not enabled.
+	// an MCS pair of its own; empty when SELinux is off or the container
+	// runs unlabelled.
 	ProcessLabel string
 	MountLabel   string
 }
 
 // State is the container's run state.
 type State struct {
-	Status     string // created, running, restarting, exited, removing, dead
+	Status     string // created, running, paused, restarting, exited, removing, dead
 	Running    bool
 	Paused     bool
 	Restarting bool
@@ -49,88 +56,7 @@ type State struct {
 	Error      string
 	StartedAt  time.Time
 	FinishedAt time.Time
-}
-
-// ContainerConfig is what the container runs.
-type ContainerConfig struct {
-	Hostname     string
-	User         string
-	Env          []string
-	Cmd          []string
-	Entrypoint   []string
-	Image        string // as the user named it
-	WorkingDir   string
-	ExposedPorts map[string]struct{}
-	Tty          bool
-	OpenStdin    bool
-	StdinOnce    bool // stdin closes when the first attached client's input ends (docker run -i)
-	Labels       map[string]string
-	// Volumes are anonymous volumes (docker run -v /path), beside the
-	// image's own.
-	Volumes map[string]struct{} `json:",omitempty"`
-}
-
-// HostConfig is how the host runs it.
-type HostConfig struct {
-	Binds           []string
-	PortBindings    map[string][]PortBinding
-	PublishAllPorts bool
-	RestartPolicy   RestartPolicy
-	AutoRemove      bool
-	Memory          int64
-	NanoCpus        int64
-	PidsLimit       int64
-	CapAdd          []string
-	CapDrop         []string
-	ReadonlyRootfs  bool
-	Links           []string
-	// Privileged gives every capability and device, no seccomp filter and
-	// writable /proc and /sys, as docker run --privileged.
-	Privileged bool
-	// SecurityOpt are docker run --security-opt's: seccomp=unconfined or
-	// seccomp=<profile JSON>, no-new-privileges[=false], label=...
-	SecurityOpt []string
-	// Devices are the host's device nodes given with --device.
-	Devices []DeviceMapping
-	// NetworkMode is bridge (the default), none or host.
-	NetworkMode string
-	// LogConfig is the log driver, json-file, and its max-size and
-	// max-file options.
-	LogConfig LogConfig
-}
-
-// Network is the network the container is on: bridge, none or host. A
-// record from before berth knew other modes has none set: bridge.
-func (h HostConfig) Network() string {
-	if h.NetworkMode == "" || h.NetworkMode == "default" {
-		return "bridge"
-	}
-	return h.NetworkMode
-}
-
-// DeviceMapping is one --device HOST[:CONTAINER][:PERMISSIONS].
-type DeviceMapping struct {
-	PathOnHost        string
-	PathInContainer   string
-	CgroupPermissions string
-}
-
-// LogConfig is a container's log driver and its options.
-type LogConfig struct {
-	Type   string
-	Config map[string]string
-}
-
-// RestartPolicy is Docker's restart policy.
-type RestartPolicy struct {
-	Name              string
-	MaximumRetryCount int
-}
-
-// PortBinding is one host side of a published port.
-type PortBinding struct {
-	HostIp   string
-	HostPort string
+	Health     *container.Health `json:",omitempty"`
 }
 
 // NetworkSettings are the container's address and published ports.
@@ -139,20 +65,20 @@ type NetworkSettings struct {
 	IPPrefixLen int
 	Gateway     string
 	Bridge      string
-	Ports       map[string][]PortBinding
+	MacAddress  string `json:",omitempty"`
+	Ports       nat.PortMap
 }
 
-// MountPoint is one volume.
-type MountPoint struct {
-	Type        string // bind (-v host:ctr), or volume (an image's VOLUME)
-	Name        string `json:",omitempty"` // a volume's id
-	Source      string
-	Destination string
-	Mode        string
-	RW          bool
+// networkMode is the network the container is on: bridge, none or host (a
+// record that names none is on the bridge).
+func networkMode(hc *container.HostConfig) string {
+	if hc == nil || hc.NetworkMode == "" || hc.NetworkMode == "default" {
+		return "bridge"
+	}
+	return string(hc.NetworkMode)
 }
 
-// newID returns a random 64-hex-digit container id.
+// newID returns a random 64-hex-digit id.
 func newID() string {
 	b := make([]byte, 32)
 	rand.Read(b)
@@ -191,3 +117,15 @@ func generateName(taken func(string) bool) string {
 		}
 	}
 }
+
+// exitCode is the exit status Docker reports for a wait status: the
+// code, or 128 and the signal that ended the process.
+func exitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// joinArgs is a command as one line, as Docker's events show it.
+func joinArgs(args []string) string { return strings.Join(args, " ") }

@@ -4,6 +4,9 @@ package engine
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,9 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
 	"golang.org/x/sys/unix"
 
 	"berth/config"
+	"berth/errdefs"
 	"berth/netconf"
 	"berth/runtime"
 )
@@ -74,17 +80,40 @@ func testEngine(t *testing.T) *Engine {
 	return e
 }
 
-// runToEnd runs a container to its end and returns its output and status.
-func runToEnd(t *testing.T, e *Engine, o CreateOptions) (Container, string, int) {
-	t.Helper()
-	if o.Image == "" {
-		o.Image = "busybox"
+// spec is what a test asks of a container, as berth run's flags say it.
+type spec struct {
+	Image, Name, Hostname, User, Workdir string
+	Env, Cmd, Binds                      []string
+	Memory, PidsLimit                    int64
+	CPUs                                 float64
+	ReadOnly                             bool
+	Ports                                nat.PortMap
+	Restart                              container.RestartPolicy
+}
+
+// create makes the container s asks for.
+func create(e *Engine, s spec) (*Container, error) {
+	if s.Image == "" {
+		s.Image = "busybox"
 	}
-	c, err := e.Create(o)
+	cfg := &container.Config{Image: s.Image, Hostname: s.Hostname, User: s.User, WorkingDir: s.Workdir, Env: s.Env, Cmd: s.Cmd}
+	hc := &container.HostConfig{Binds: s.Binds, ReadonlyRootfs: s.ReadOnly, PortBindings: s.Ports, RestartPolicy: s.Restart,
+		Resources: container.Resources{Memory: s.Memory, NanoCPUs: int64(s.CPUs * 1e9)}}
+	if s.PidsLimit != 0 {
+		hc.PidsLimit = &s.PidsLimit
+	}
+	c, _, err := e.Create(s.Name, cfg, hc)
+	return c, err
+}
+
+// runToEnd runs a container to its end and returns its output and status.
+func runToEnd(t *testing.T, e *Engine, s spec) (Container, string, int) {
+	t.Helper()
+	c, err := create(e, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Start(c.Id); err != nil {
+	if err := e.ContainerStart(c.Id); err != nil {
 		t.Fatal(err)
 	}
 	code, err := e.Wait(c.Id)
@@ -92,7 +121,7 @@ func runToEnd(t *testing.T, e *Engine, o CreateOptions) (Container, string, int)
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	e.Logs(c.Id, LogOptions{Tail: -1, Stdout: true, Stderr: true}, &out, &out, nil)
+	e.ContainerLogs(context.Background(), c.Id, container.LogsOptions{ShowStdout: true, ShowStderr: true}, &out, &out)
 	got, _ := e.Inspect(c.Id)
 	return got, out.String(), code
 }
@@ -101,7 +130,7 @@ func sh(script string) []string { return []string{"sh", "-c", script} }
 
 func TestRunEcho(t *testing.T) {
 	e := testEngine(t)
-	c, out, code := runToEnd(t, e, CreateOptions{Cmd: []string{"echo", "hello", "world"}})
+	c, out, code := runToEnd(t, e, spec{Cmd: []string{"echo", "hello", "world"}})
 	if out != "hello world\n" || code != 0 {
 		t.Errorf("output %q, status %d", out, code)
 	}
@@ -115,7 +144,7 @@ func TestRunEcho(t *testing.T) {
 
 func TestIsolation(t *testing.T) {
 	e := testEngine(t)
-	_, out, code := runToEnd(t, e, CreateOptions{Hostname: "iso", Memory: 64 << 20, PidsLimit: 50, CPUs: 0.5, Cmd: sh(
+	_, out, code := runToEnd(t, e, spec{Hostname: "iso", Memory: 64 << 20, PidsLimit: 50, CPUs: 0.5, Cmd: sh(
 		`echo pid=$$; echo maxpid=$(ps -o pid | tail -n +2 | sort -n | tail -n 1); echo hostinit=$(ps -o comm | grep -c -x init); hostname; echo kcore=$(wc -c < /proc/kcore); ` +
 			`mount -t tmpfs none /mnt 2>/dev/null; echo mount=$?; echo mem=$(cat /sys/fs/cgroup/memory.max); ` +
 			`echo pids=$(cat /sys/fs/cgroup/pids.max); echo cpu=$(cat /sys/fs/cgroup/cpu.max); grep -E 'CapEff|NoNewPrivs' /proc/self/status; ` +
@@ -143,16 +172,36 @@ func TestExitCodes(t *testing.T) {
 	for _, tc := range []struct {
 		cmd  []string
 		code int
-	}{{[]string{"false"}, 1}, {sh("exit 42"), 42}, {[]string{"no-such-command"}, runtime.ExitNotFound}, {[]string{"/etc/passwd"}, runtime.ExitNotRunnable}} {
-		if _, out, code := runToEnd(t, e, CreateOptions{Cmd: tc.cmd}); code != tc.code {
+	}{{[]string{"false"}, 1}, {sh("exit 42"), 42}} {
+		if _, out, code := runToEnd(t, e, spec{Cmd: tc.cmd}); code != tc.code {
 			t.Errorf("%v: status %d, want %d (%s)", tc.cmd, code, tc.code, out)
+		}
+	}
+	// A command that cannot run fails the start, as Docker's: the error
+	// says why, the state keeps the shell's status and stays created.
+	for _, tc := range []struct {
+		cmd  []string
+		code int
+		why  string
+	}{{[]string{"no-such-command"}, runtime.ExitNotFound, "executable file not found"}, {[]string{"/etc/passwd"}, runtime.ExitNotRunnable, "permission denied"}} {
+		c, err := create(e, spec{Cmd: tc.cmd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.ContainerStart(c.Id)
+		if err == nil || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("%v: start gave %v, want %q", tc.cmd, err, tc.why)
+		}
+		got, _ := e.Inspect(c.Id)
+		if got.State.ExitCode != tc.code || got.State.Status != "created" || !strings.Contains(got.State.Error, tc.why) {
+			t.Errorf("%v: state %+v, want status %d", tc.cmd, got.State, tc.code)
 		}
 	}
 }
 
 func TestUserWorkdirEnv(t *testing.T) {
 	e := testEngine(t)
-	_, out, _ := runToEnd(t, e, CreateOptions{User: "nobody", Workdir: "/opt/app", Env: []string{"GREETING=hi there"},
+	_, out, _ := runToEnd(t, e, spec{User: "nobody", Workdir: "/opt/app", Env: []string{"GREETING=hi there"},
 		Cmd: sh(`echo uid=$(id -u) gid=$(id -g); pwd; echo "$GREETING"; echo home=$HOME; grep CapEff /proc/self/status`)})
 	for _, want := range []string{"uid=65534 gid=65534\n", "/opt/app\n", "hi there\n", "home=/home\n", "CapEff:\t0000000000000000\n"} {
 		if !strings.Contains(out, want) {
@@ -166,8 +215,7 @@ func TestVolumesAndReadOnly(t *testing.T) {
 	host := t.TempDir()
 	os.WriteFile(filepath.Join(host, "page.html"), []byte("from the host"), 0o644)
 	ro := t.TempDir()
-	_, out, _ := runToEnd(t, e, CreateOptions{ReadOnly: true, Volumes: []config.Volume{
-		{HostPath: host, ContainerPath: "/www", Relabel: "z"}, {HostPath: ro, ContainerPath: "/conf", ReadOnly: true, Relabel: "z"}},
+	_, out, _ := runToEnd(t, e, spec{ReadOnly: true, Binds: []string{host + ":/www:z", ro + ":/conf:ro,z"},
 		Cmd: sh(`cat /www/page.html; echo; echo written > /www/new; echo w=$?; touch /conf/x 2>/dev/null; echo ro=$?; touch /rootfile 2>/dev/null; echo root=$?`)})
 	for _, want := range []string{"from the host\n", "w=0\n", "ro=1\n", "root=1\n"} {
 		if !strings.Contains(out, want) {
@@ -181,10 +229,10 @@ func TestVolumesAndReadOnly(t *testing.T) {
 
 func TestContainersDoNotSeeEachOther(t *testing.T) {
 	e := testEngine(t)
-	a, _ := e.Create(CreateOptions{Image: "busybox", Cmd: sh("echo secret > /secret; sleep 30")})
-	e.Start(a.Id)
+	a, _ := create(e, spec{Image: "busybox", Cmd: sh("echo secret > /secret; sleep 30")})
+	e.ContainerStart(a.Id)
 	defer e.Remove(a.Id, true, false)
-	_, out, _ := runToEnd(t, e, CreateOptions{Cmd: sh("ls /secret 2>&1; ps -o comm | grep -c sleep")})
+	_, out, _ := runToEnd(t, e, spec{Cmd: sh("ls /secret 2>&1; ps -o comm | grep -c sleep")})
 	if !strings.Contains(out, "No such file") || !strings.HasSuffix(out, "0\n") {
 		t.Errorf("another container's file or process is visible:\n%s", out)
 	}
@@ -194,14 +242,14 @@ func TestPublishedWebServer(t *testing.T) {
 	e := testEngine(t)
 	www := t.TempDir()
 	os.WriteFile(filepath.Join(www, "index.html"), []byte("served by busybox httpd"), 0o644)
-	c, err := e.Create(CreateOptions{Image: "busybox", Name: "web", Workdir: "/www",
-		Volumes: []config.Volume{{HostPath: www, ContainerPath: "/www", Relabel: "z"}},
-		Ports:   []config.PortMapping{{HostPort: 8088, ContainerPort: 8000, Proto: "tcp"}},
-		Cmd:     []string{"httpd", "-f", "-p", "8000"}})
+	c, err := create(e, spec{Image: "busybox", Name: "web", Workdir: "/www",
+		Binds: []string{www + ":/www:z"},
+		Ports: nat.PortMap{"8000/tcp": {{HostPort: "8088"}}},
+		Cmd:   []string{"httpd", "-f", "-p", "8000"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Start("web"); err != nil {
+	if err := e.ContainerStart("web"); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := e.Inspect("web")
@@ -222,7 +270,8 @@ func TestPublishedWebServer(t *testing.T) {
 	if body != "served by busybox httpd" {
 		t.Errorf("GET http://127.0.0.1:8088/ gave %q", body)
 	}
-	if err := e.Stop("web", time.Second); err != nil {
+	one := 1
+	if err := e.ContainerStop("web", container.StopOptions{Timeout: &one}); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := e.Inspect("web")
@@ -239,7 +288,7 @@ func TestPublishedWebServer(t *testing.T) {
 
 func TestOOMKillStaysInside(t *testing.T) {
 	e := testEngine(t)
-	c, _, code := runToEnd(t, e, CreateOptions{Memory: 16 << 20, Cmd: sh(`x=a; while :; do x="$x$x"; done`)})
+	c, _, code := runToEnd(t, e, spec{Memory: 16 << 20, Cmd: sh(`x=a; while :; do x="$x$x"; done`)})
 	if code != 137 || !c.State.OOMKilled {
 		t.Errorf("status %d, OOMKilled %v; want 137 and true", code, c.State.OOMKilled)
 	}
@@ -247,7 +296,7 @@ func TestOOMKillStaysInside(t *testing.T) {
 
 func TestPidsLimitStopsForkBomb(t *testing.T) {
 	e := testEngine(t)
-	_, out, _ := runToEnd(t, e, CreateOptions{PidsLimit: 10, Cmd: sh(`for i in $(seq 30); do sleep 2 & done 2>&1; wait; echo done`)})
+	_, out, _ := runToEnd(t, e, spec{PidsLimit: 10, Cmd: sh(`for i in $(seq 30); do sleep 2 & done 2>&1; wait; echo done`)})
 	if !strings.Contains(out, "can't fork") && !strings.Contains(out, "Resource temporarily unavailable") {
 		t.Errorf("30 processes started under a limit of 10:\n%s", out)
 	}
@@ -255,7 +304,7 @@ func TestPidsLimitStopsForkBomb(t *testing.T) {
 
 func TestRestartOnFailure(t *testing.T) {
 	e := testEngine(t)
-	c, _, code := runToEnd(t, e, CreateOptions{Restart: config.RestartPolicy{Name: "on-failure", MaximumRetryCount: 2}, Cmd: []string{"false"}})
+	c, _, code := runToEnd(t, e, spec{Restart: container.RestartPolicy{Name: "on-failure", MaximumRetryCount: 2}, Cmd: []string{"false"}})
 	if code != 1 || c.RestartCount != 2 {
 		t.Errorf("status %d after %d restarts; want 1 after 2", code, c.RestartCount)
 	}
@@ -263,12 +312,12 @@ func TestRestartOnFailure(t *testing.T) {
 
 func TestRemoveRunningNeedsForce(t *testing.T) {
 	e := testEngine(t)
-	c, _ := e.Create(CreateOptions{Image: "busybox", Name: "busy", Cmd: []string{"sleep", "60"}})
-	e.Start(c.Id)
-	if err := e.Remove("busy", false, false); err == nil || !strings.Contains(err.Error(), "rm -f") {
+	c, _ := create(e, spec{Image: "busybox", Name: "busy", Cmd: []string{"sleep", "60"}})
+	e.ContainerStart(c.Id)
+	if err := e.Remove("busy", false, false); err == nil || !strings.Contains(err.Error(), "force remove") {
 		t.Errorf("removing a running container: %v", err)
 	}
-	if _, err := e.Create(CreateOptions{Image: "busybox", Name: "busy", Cmd: []string{"true"}}); err == nil {
+	if _, err := create(e, spec{Image: "busybox", Name: "busy", Cmd: []string{"true"}}); err == nil {
 		t.Errorf("a second container got the name busy")
 	}
 	if err := e.Remove("busy", true, false); err != nil {
@@ -281,4 +330,77 @@ func TestRemoveRunningNeedsForce(t *testing.T) {
 		}
 	}
 
+}
+
+// TestPauseWhileExecing pauses and thaws a container again and again while
+// execs start in it: an exec cloned into a frozen cgroup would stop before
+// its exec and hold the engine's reaper with it; the pause waits for a
+// start in flight instead, and an exec into a paused container is refused.
+func TestPauseWhileExecing(t *testing.T) {
+	e := testEngine(t)
+	c, err := create(e, spec{Cmd: []string{"sleep", "1d"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ContainerStart(c.Id); err != nil {
+		t.Fatal(err)
+	}
+	defer e.ContainerRemove(c.Id, container.RemoveOptions{Force: true})
+	stop := make(chan struct{})
+	execs := make(chan error, 1)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				if n == 0 {
+					execs <- fmt.Errorf("no exec ran")
+				}
+				execs <- nil
+				return
+			default:
+			}
+			id, err := e.ExecCreate(c.Id, container.ExecOptions{Cmd: []string{"true"}})
+			if err != nil {
+				continue // paused when created: refused, as Docker's
+			}
+			if err := e.ExecStart(id, io.Discard, nil); err == nil {
+				n++
+			} else if !errors.Is(err, errdefs.ErrConflict) {
+				execs <- err
+				return
+			}
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		for range 30 {
+			if err := e.ContainerPause(c.Id); err != nil {
+				done <- err
+				return
+			}
+			if err := e.ContainerUnpause(c.Id); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("pause and unpause hung while execs started")
+	}
+	close(stop)
+	select {
+	case err := <-execs:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("an exec hung")
+	}
 }

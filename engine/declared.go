@@ -5,8 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
-	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
 
 	"berth/config"
 )
@@ -23,40 +26,51 @@ func declarationHash(ct config.Container) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// optionsOf turns a [[container]] entry into create options.
-func optionsOf(ct config.Container) (CreateOptions, error) {
-	o := CreateOptions{Name: ct.Name, Image: ct.Image, Cmd: ct.Command, Env: ct.Env, Workdir: ct.Workdir,
-		User: ct.User, Hostname: ct.Hostname, PublishAll: ct.PublishAll, Memory: int64(ct.Memory), CPUs: ct.CPUs,
-		PidsLimit: ct.PidsLimit, Labels: map[string]string{DeclaredLabel: declarationHash(ct)}}
+// request turns a [[container]] entry into docker create's request.
+func request(ct config.Container) (*container.Config, *container.HostConfig, error) {
+	cfg := &container.Config{Image: ct.Image, Cmd: ct.Command, Env: ct.Env, WorkingDir: ct.Workdir, User: ct.User,
+		Hostname: ct.Hostname, Labels: map[string]string{DeclaredLabel: declarationHash(ct)}}
 	if ct.Entrypoint != nil {
-		o.Entrypoint, o.EntrypointSet = ct.Entrypoint, true
+		cfg.Entrypoint = ct.Entrypoint
+		if len(ct.Entrypoint) == 0 {
+			cfg.Entrypoint = []string{""} // declared empty: none
+		}
 	}
-	var err error
-	if o.Restart, err = config.ParseRestart(ct.Restart); err != nil {
-		return o, err
+	hc := &container.HostConfig{PublishAllPorts: ct.PublishAll, Binds: ct.Volumes, PortBindings: nat.PortMap{}}
+	hc.Memory, hc.NanoCPUs = int64(ct.Memory), int64(ct.CPUs*1e9)
+	if ct.PidsLimit != 0 {
+		hc.PidsLimit = &ct.PidsLimit
 	}
+	rp, err := config.ParseRestart(ct.Restart)
+	if err != nil {
+		return nil, nil, err
+	}
+	hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(rp.Name), MaximumRetryCount: rp.MaximumRetryCount}
 	for _, p := range ct.Ports {
 		m, err := config.ParsePort(p)
 		if err != nil {
-			return o, err
+			return nil, nil, err
 		}
-		o.Ports = append(o.Ports, m)
-	}
-	for _, v := range ct.Volumes {
-		vol, err := config.ParseVolume(v)
-		if err != nil {
-			return o, err
-		}
-		o.Volumes = append(o.Volumes, vol)
+		addPortBinding(hc.PortBindings, m)
 	}
 	for _, l := range ct.Links {
 		link, err := config.ParseLink(l)
 		if err != nil {
-			return o, err
+			return nil, nil, err
 		}
-		o.Links = append(o.Links, link)
+		hc.Links = append(hc.Links, link.Name+":"+link.Alias)
 	}
-	return o, nil
+	return cfg, hc, nil
+}
+
+// addPortBinding adds one -p mapping to a port map.
+func addPortBinding(pm nat.PortMap, m config.PortMapping) {
+	port, _ := nat.NewPort(m.Proto, strconv.Itoa(int(m.ContainerPort)))
+	hostPort := ""
+	if m.HostPort != 0 {
+		hostPort = strconv.Itoa(int(m.HostPort))
+	}
+	pm[port] = append(pm[port], nat.PortBinding{HostIP: m.HostIP, HostPort: hostPort})
 }
 
 // Declare makes the declared containers real, in dependency order: each
@@ -77,7 +91,7 @@ func (e *Engine) Declare(cfg *config.Config, logf func(format string, args ...an
 		name := strings.TrimPrefix(c.Name, "/")
 		if _, mine := c.Config.Labels[DeclaredLabel]; mine && !declared[name] {
 			logf("container %s is no longer declared: removing it", name)
-			e.Stop(c.Id, 10*time.Second)
+			e.stop(c.Id, container.StopOptions{}, false)
 			if err := e.Remove(c.Id, true, false); err != nil {
 				logf("container %s: %v", name, err)
 			}
@@ -86,7 +100,7 @@ func (e *Engine) Declare(cfg *config.Config, logf func(format string, args ...an
 }
 
 func (e *Engine) declare(ct config.Container) error {
-	o, err := optionsOf(ct)
+	cfg, hc, err := request(ct)
 	if err != nil {
 		return err
 	}
@@ -95,20 +109,20 @@ func (e *Engine) declare(ct config.Container) error {
 		switch {
 		case !mine:
 			return fmt.Errorf("a container of that name exists that berth.toml did not make; remove it (berth rm -f %s) to let the declared one be created", ct.Name)
-		case hash != o.Labels[DeclaredLabel]:
-			e.Stop(c.Id, 10*time.Second)
+		case hash != cfg.Labels[DeclaredLabel]:
+			e.stop(c.Id, container.StopOptions{}, false)
 			if err := e.Remove(c.Id, true, false); err != nil {
 				return fmt.Errorf("its declaration changed, and removing the old one failed: %w", err)
 			}
 		case c.State.Running:
 			return nil
 		default:
-			return e.Start(c.Id)
+			return e.ContainerStart(c.Id)
 		}
 	}
-	c, err := e.Create(o)
+	c, _, err := e.Create(ct.Name, cfg, hc)
 	if err != nil {
 		return err
 	}
-	return e.Start(c.Id)
+	return e.ContainerStart(c.Id)
 }

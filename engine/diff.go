@@ -12,19 +12,19 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"golang.org/x/sys/unix"
 )
 
-// writeDiff writes to w the layer tar that turns the tree lower into the
-// tree upper: what is new or changed in upper (by type, mode, owner, size,
-// modification time, device number or link target, as Docker's naive diff
-// compares), and a whiteout for what upper no longer has. With lower ""
-// it writes all of upper: a flat root filesystem tar, as export does.
-// Paths in skipNew are left out when lower lacks them: what the runtime
-// made in a container's root (mount points, the name files).
-func writeDiff(w io.Writer, lower, upper string, skipNew map[string]bool) error {
-	tw := tar.NewWriter(w)
-	links := map[[2]uint64]string{} // device and inode → the first name written
+// walkDiff walks what turns the tree lower into the tree upper, as
+// Docker's naive diff compares them: each entry of upper that is new
+// (added) or differs by type, mode, owner, size, modification time, device
+// number or link target (modified), then each entry of lower that upper no
+// longer has (deleted; a deleted directory once, not its contents). p is
+// the entry's path in upper, or in lower for a deletion. Paths in skipNew
+// are left out when lower lacks them: what the runtime made in a
+// container's root (mount points, the name files).
+func walkDiff(lower, upper string, skipNew map[string]bool, use func(kind container.ChangeType, rel, p string, fi os.FileInfo) error) error {
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -37,46 +37,86 @@ func writeDiff(w io.Writer, lower, upper string, skipNew map[string]bool) error 
 		if err != nil {
 			return err
 		}
-		if lower != "" {
-			if li, err := os.Lstat(filepath.Join(lower, rel)); err == nil {
-				if sameEntry(fi, li, p, filepath.Join(lower, rel)) {
-					return nil
-				}
-			} else if skipNew[rel] {
+		kind := container.ChangeAdd
+		if li, err := os.Lstat(filepath.Join(lower, rel)); err == nil {
+			if sameEntry(fi, li, p, filepath.Join(lower, rel)) {
 				return nil
 			}
+			kind = container.ChangeModify
+		} else if skipNew[rel] {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
-		return writeEntry(tw, p, filepath.ToSlash(rel), fi, links, false)
+		return use(kind, filepath.ToSlash(rel), p, fi)
 	})
 	if err != nil {
 		return fmt.Errorf("diff: %w", err)
 	}
-	if lower != "" {
-		err = filepath.WalkDir(lower, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(lower, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(lower, p)
+		if rel == "." {
+			return nil
+		}
+		if _, err := os.Lstat(filepath.Join(upper, rel)); os.IsNotExist(err) {
+			fi, err := d.Info()
 			if err != nil {
 				return err
 			}
-			rel, _ := filepath.Rel(lower, p)
-			if rel == "." {
-				return nil
+			if err := use(container.ChangeDelete, filepath.ToSlash(rel), p, fi); err != nil {
+				return err
 			}
-			if _, err := os.Lstat(filepath.Join(upper, rel)); os.IsNotExist(err) {
-				dir, base := path.Split(filepath.ToSlash(rel))
-				if err := tw.WriteHeader(&tar.Header{Name: dir + whiteoutPrefix + base, Typeflag: tar.TypeReg, Mode: 0o600, ModTime: time.Unix(0, 0)}); err != nil {
-					return err
-				}
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
+			if d.IsDir() {
+				return filepath.SkipDir
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("diff: %w", err)
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("diff: %w", err)
 	}
-	return tw.Close()
+	return nil
 }
+
+// writeDiff writes to w the layer tar that turns the tree lower into the
+// tree upper (walkDiff): new and changed entries, and a whiteout for each
+// deleted one.
+func writeDiff(w io.Writer, lower, upper string, skipNew map[string]bool) error {
+	tw := newTarWriter(w)
+	err := walkDiff(lower, upper, skipNew, func(kind container.ChangeType, rel, p string, fi os.FileInfo) error {
+		if kind == container.ChangeDelete {
+			dir, base := path.Split(rel)
+			return tw.tw.WriteHeader(&tar.Header{Name: dir + whiteoutPrefix + base, Typeflag: tar.TypeReg, Mode: 0o600, ModTime: time.Unix(0, 0)})
+		}
+		return tw.entry(p, rel, fi)
+	})
+	if err != nil {
+		return err
+	}
+	return tw.close()
+}
+
+// tarWriter writes files as tar entries; a further name of a hard linked
+// file becomes a link to the first.
+type tarWriter struct {
+	tw    *tar.Writer
+	links map[[2]uint64]string // device and inode → the first name written
+}
+
+func newTarWriter(w io.Writer) *tarWriter {
+	return &tarWriter{tw: tar.NewWriter(w), links: map[[2]uint64]string{}}
+}
+
+// entry writes the file at p, whose Lstat is fi, as name.
+func (t *tarWriter) entry(p, name string, fi os.FileInfo) error {
+	return writeEntry(t.tw, p, name, fi, t.links, false)
+}
+
+func (t *tarWriter) close() error { return t.tw.Close() }
 
 // sameEntry reports whether two entries are the same as far as a diff is
 // concerned.
@@ -98,7 +138,27 @@ func sameEntry(a, b os.FileInfo, pa, pb string) bool {
 
 // WriteTree writes the tree at root as a tar archive: a build context,
 // an exported root filesystem.
-func WriteTree(w io.Writer, root string) error { return writeDiff(w, "", root, nil) }
+func WriteTree(w io.Writer, root string) error {
+	tw := newTarWriter(w)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if rel == "." {
+			return nil
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		return tw.entry(p, filepath.ToSlash(rel), fi)
+	})
+	if err != nil {
+		return fmt.Errorf("archive %s: %w", root, err)
+	}
+	return tw.close()
+}
 
 // writeEntry writes the file, directory, link or device node at p as
 // name, with its mode, times, extended attributes and owner (root with
@@ -192,32 +252,4 @@ func readXattrs(p string) map[string]string {
 		}
 	}
 	return out
-}
-
-// Export writes the container's root filesystem as a flat tar, as docker
-// export does: what the container sees at /, without the filesystems
-// mounted on it.
-func (e *Engine) Export(ref string, w io.Writer) error {
-	en, err := e.find(ref)
-	if err != nil {
-		return err
-	}
-	e.mu.Lock()
-	id, running, mountLabel := en.c.Id, en.c.State.Running, en.c.MountLabel
-	e.mu.Unlock()
-	// A running container has its root mounted read-write, with its SELinux
-	// label: a second mount must ask the same, or the kernel refuses it
-	// (EBUSY). Nothing is written through it, and the device stays active.
-	flags := uintptr(unix.MS_RDONLY)
-	if !running {
-		mountLabel = ""
-	} else {
-		flags = 0
-	}
-	dir, unmount, err := e.Images.mountLabelled(id, flags, !running, mountLabel)
-	if err != nil {
-		return err
-	}
-	defer unmount()
-	return WriteTree(w, dir)
 }

@@ -7,71 +7,63 @@ import (
 	"os"
 	"sync"
 
+	"github.com/docker/docker/api/types/container"
+
+	"berth/api"
+	"berth/errdefs"
 	"berth/runtime"
 )
 
-// ExecConfig is the body of POST /containers/{id}/exec, as Docker's.
-type ExecConfig struct {
-	AttachStdin  bool
-	AttachStdout bool
-	AttachStderr bool
-	Tty          bool
-	Detach       bool
-	Env          []string
-	User         string
-	WorkingDir   string
-	Cmd          []string
-}
-
-// ExecInspect is what GET /exec/{id}/json answers.
-type ExecInspect struct {
-	ID            string
-	ContainerID   string
-	Running       bool
-	ExitCode      *int
-	Pid           int
-	OpenStdin     bool
-	ProcessConfig struct {
-		Entrypoint string
-		Arguments  []string
-		Tty        bool
-		User       string
-	}
-}
+// ErrNoSuchExec is returned for an exec id the engine does not know.
+var ErrNoSuchExec = errdefs.Kind(errdefs.ErrNotFound, errors.New("No such exec instance"))
 
 // execRun is a command made by ExecCreate, run by ExecStart.
 type execRun struct {
 	mu      sync.Mutex
-	config  ExecConfig
-	inspect ExecInspect
+	opts    container.ExecOptions
+	inspect api.ExecInspect
 	started bool
 	size    Winsize
 	pty     *os.File
 }
 
-// ExecCreate records a command to run in a running container.
-func (e *Engine) ExecCreate(ref string, cfg ExecConfig) (string, error) {
+// ExecCreate records a command to run in a running container, as docker
+// exec does before it starts it.
+func (e *Engine) ExecCreate(ref string, o container.ExecOptions) (string, error) {
 	en, err := e.find(ref)
 	if err != nil {
 		return "", err
 	}
-	if len(cfg.Cmd) == 0 {
-		return "", errors.New("no command given: berth exec CONTAINER COMMAND [ARG...]")
+	if len(o.Cmd) == 0 {
+		return "", errdefs.Kind(errdefs.ErrInvalid, errors.New("No exec command specified"))
+	}
+	if _, err := api.DetachKeys(o.DetachKeys); err != nil {
+		return "", err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !en.c.State.Running {
-		return "", fmt.Errorf("%w: container %s is not running", ErrConflict, ShortID(en.c.Id))
+	c := en.c
+	switch {
+	case !c.State.Running:
+		return "", errdefs.Kind(errdefs.ErrConflict, fmt.Errorf("Container %s is not running", c.Id))
+	case c.State.Paused:
+		return "", errdefs.Kind(errdefs.ErrConflict, fmt.Errorf("Container %s is paused, unpause the container before exec", c.Id))
 	}
 	id := newID()
-	x := &execRun{config: cfg}
-	x.inspect.ID, x.inspect.ContainerID, x.inspect.OpenStdin = id, en.c.Id, cfg.AttachStdin
-	x.inspect.ProcessConfig.Entrypoint, x.inspect.ProcessConfig.Arguments = cfg.Cmd[0], cfg.Cmd[1:]
-	x.inspect.ProcessConfig.Tty, x.inspect.ProcessConfig.User = cfg.Tty, cfg.User
+	x := &execRun{opts: o}
+	if o.ConsoleSize != nil {
+		x.size = Winsize{Height: uint16(o.ConsoleSize[0]), Width: uint16(o.ConsoleSize[1])}
+	}
+	priv := o.Privileged
+	x.inspect = api.ExecInspect{ID: id, ContainerID: c.Id, OpenStdin: o.AttachStdin, OpenStdout: o.AttachStdout,
+		OpenStderr: o.AttachStderr, CanRemove: false, DetachKeys: []byte(o.DetachKeys),
+		ProcessConfig: &api.ExecProcessConfig{Tty: o.Tty, Entrypoint: o.Cmd[0], Arguments: append([]string{}, o.Cmd[1:]...),
+			Privileged: &priv, User: o.User}}
 	if e.execs == nil {
 		e.execs = map[string]*execRun{}
 	}
 	e.execs[id] = x
+	e.event("container", "exec_create: "+joinArgs(o.Cmd), c, "execID", id)
 	return id, nil
 }
 
@@ -80,43 +72,50 @@ func (e *Engine) execByID(id string) (*execRun, error) {
 	defer e.mu.Unlock()
 	x, ok := e.execs[id]
 	if !ok {
-		return nil, fmt.Errorf("%w: no such exec instance: %s", ErrNotFound, id)
+		return nil, fmt.Errorf("%w: %s", ErrNoSuchExec, id)
 	}
 	return x, nil
 }
 
 // ExecInspect returns the state of an exec instance.
-func (e *Engine) ExecInspect(id string) (ExecInspect, error) {
+func (e *Engine) ExecInspect(id string) (api.ExecInspect, error) {
 	x, err := e.execByID(id)
 	if err != nil {
-		return ExecInspect{}, err
+		return api.ExecInspect{}, err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.inspect, nil
+	out := x.inspect
+	if out.ExitCode != nil {
+		code := *out.ExitCode
+		out.ExitCode = &code
+	}
+	return out, nil
 }
 
 // ExecResize sets the size of an exec instance's terminal.
-func (e *Engine) ExecResize(id string, size Winsize) error {
+func (e *Engine) ExecResize(id string, o container.ResizeOptions) error {
 	x, err := e.execByID(id)
 	if err != nil {
 		return err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.size = size
+	x.size = Winsize{Height: uint16(o.Height), Width: uint16(o.Width)}
 	if x.pty != nil {
-		return setWinsize(x.pty, size)
+		return setWinsize(x.pty, x.size)
 	}
 	return nil
 }
 
 // ExecStart runs the command in the container's namespaces and cgroup,
-// as its user, with its capabilities. With conn (nil when detached) it
+// as its user (or the exec's), with its capabilities (all of them with
+// --privileged) and its SELinux label. With conn (nil when detached) it
 // streams the command's terminal, or its stdout and stderr framed as
-// Docker's multiplexed stream, and feeds input to its stdin; it returns
-// when the command has ended and its output is all sent.
-func (e *Engine) ExecStart(id string, conn io.Writer, input io.Reader) (err error) {
+// Docker's multiplexed stream, and feeds in to its stdin; it returns when
+// the command has ended and its output is all sent, or the client typed
+// the detach keys.
+func (e *Engine) ExecStart(id string, conn io.Writer, in io.Reader) (err error) {
 	x, err := e.execByID(id)
 	if err != nil {
 		return err
@@ -124,7 +123,7 @@ func (e *Engine) ExecStart(id string, conn io.Writer, input io.Reader) (err erro
 	x.mu.Lock()
 	if x.started {
 		x.mu.Unlock()
-		return fmt.Errorf("%w: exec %s has already run", ErrConflict, ShortID(id))
+		return errdefs.Kind(errdefs.ErrConflict, fmt.Errorf("exec %s has already run", id))
 	}
 	x.started = true
 	defer func() {
@@ -135,38 +134,44 @@ func (e *Engine) ExecStart(id string, conn io.Writer, input io.Reader) (err erro
 		}
 		x.mu.Unlock()
 	}()
-	cfg := x.config
+	o := x.opts
 	x.mu.Unlock()
+	en, err := e.find(x.inspect.ContainerID)
+	if err != nil {
+		return err
+	}
 	c, err := e.Inspect(x.inspect.ContainerID)
 	if err != nil {
 		return err
 	}
 	if !c.State.Running {
-		return fmt.Errorf("%w: container %s is not running", ErrConflict, ShortID(c.Id))
+		return errdefs.Kind(errdefs.ErrConflict, fmt.Errorf("Container %s is not running", c.Id))
 	}
 	workdir, user := c.Config.WorkingDir, c.Config.User
-	if cfg.WorkingDir != "" {
-		workdir = cfg.WorkingDir
+	if o.WorkingDir != "" {
+		workdir = o.WorkingDir
 	}
-	if cfg.User != "" {
-		user = cfg.User
+	if o.User != "" {
+		user = o.User
 	}
-	env := mergeEnv(e.runEnv(&c), cfg.Env)
-	if cfg.Tty {
+	env := mergeEnv(e.runEnv(&c), o.Env)
+	if o.Tty {
 		env = mergeEnv(env, []string{"TERM=xterm"})
 	}
-	proc, err := e.process(&c, cfg.Cmd, env, workdir, user)
+	proc, err := e.processAs(&c, o.Cmd, env, workdir, user, c.HostConfig.Privileged || o.Privileged)
 	if err != nil {
 		return err
 	}
 	spec := &runtime.ExecSpec{Pid: c.State.Pid, Process: proc}
+	keys, _ := api.DetachKeys(o.DetachKeys)
 
 	var stdio runtime.Stdio
 	var copiers sync.WaitGroup
 	var closeAfter []*os.File
-	attached := conn != nil && !cfg.Detach
+	detached := make(chan struct{})
+	attached := conn != nil
 	switch {
-	case attached && cfg.Tty:
+	case attached && o.Tty:
 		x.mu.Lock()
 		master, slave, err := openPty(x.size)
 		x.pty = master
@@ -177,17 +182,20 @@ func (e *Engine) ExecStart(id string, conn io.Writer, input io.Reader) (err erro
 		defer master.Close()
 		stdio = runtime.Stdio{Stdin: slave, Stdout: slave, Stderr: slave, Terminal: true}
 		closeAfter = append(closeAfter, slave)
-		copiers.Add(1)
-		go func() { defer copiers.Done(); io.Copy(conn, master) }()
-		if input != nil {
-			go io.Copy(master, input)
+		copiers.Go(func() { io.Copy(conn, master) })
+		if o.AttachStdin && in != nil {
+			go func() {
+				if api.CopyInput(master, in, keys) {
+					close(detached)
+				}
+			}()
 		}
 	case attached:
 		for _, s := range []struct {
 			want   bool
 			stream byte
 			set    func(*os.File)
-		}{{cfg.AttachStdout, streamStdout, func(f *os.File) { stdio.Stdout = f }}, {cfg.AttachStderr, streamStderr, func(f *os.File) { stdio.Stderr = f }}} {
+		}{{o.AttachStdout, api.StreamStdout, func(f *os.File) { stdio.Stdout = f }}, {o.AttachStderr, api.StreamStderr, func(f *os.File) { stdio.Stderr = f }}} {
 			if !s.want {
 				continue
 			}
@@ -197,17 +205,16 @@ func (e *Engine) ExecStart(id string, conn io.Writer, input io.Reader) (err erro
 			}
 			s.set(w)
 			closeAfter = append(closeAfter, w)
-			copiers.Add(1)
-			go func() { defer copiers.Done(); defer r.Close(); io.Copy(frameWriter{conn, s.stream}, r) }()
+			copiers.Go(func() { defer r.Close(); io.Copy(api.FrameWriter{W: conn, Stream: s.stream}, r) })
 		}
-		if cfg.AttachStdin && input != nil {
+		if o.AttachStdin && in != nil {
 			r, w, err := os.Pipe()
 			if err != nil {
 				return err
 			}
 			stdio.Stdin = r
 			closeAfter = append(closeAfter, r)
-			go func() { io.Copy(w, input); w.Close() }()
+			go func() { io.Copy(w, in); w.Close() }()
 		}
 	}
 	launch, err := e.opts.Runtime.NewExec(c.Id, spec, stdio)
@@ -218,7 +225,7 @@ func (e *Engine) ExecStart(id string, conn io.Writer, input io.Reader) (err erro
 		return fmt.Errorf("engine: exec in %s: %w", ShortID(c.Id), err)
 	}
 	defer launch.Close()
-	pid, exited, err := e.opts.Reaper.Start(launch.Cmd)
+	pid, exited, err := e.startInside(en, launch)
 	for _, f := range closeAfter {
 		f.Close()
 	}
@@ -231,21 +238,24 @@ func (e *Engine) ExecStart(id string, conn io.Writer, input io.Reader) (err erro
 	x.mu.Lock()
 	x.inspect.Running, x.inspect.Pid = true, pid
 	x.mu.Unlock()
-	finish := func() {
+	e.event("container", "exec_start: "+joinArgs(o.Cmd), &c, "execID", id)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
 		ws := <-exited
-		code := ws.ExitStatus()
-		if ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		}
+		code := exitCode(ws)
 		x.mu.Lock()
-		x.inspect.Running, x.inspect.ExitCode = false, &code
+		x.inspect.Running, x.inspect.ExitCode, x.inspect.Pid = false, &code, 0
 		x.mu.Unlock()
-	}
+		e.event("container", "exec_die", &c, "execID", id, "exitCode", fmt.Sprint(code))
+	}()
 	if !attached {
-		go finish()
 		return nil
 	}
-	finish()
-	copiers.Wait()
+	select {
+	case <-finished:
+		copiers.Wait()
+	case <-detached:
+	}
 	return nil
 }

@@ -18,18 +18,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/opencontainers/selinux/go-selinux/label"
 	"golang.org/x/sys/unix"
 
+	"berth/errdefs"
 	"berth/thinpool"
 )
+
+// ErrNoSuchImage is returned for a reference no image has.
+var ErrNoSuchImage = errdefs.Kind(errdefs.ErrNotFound, errors.New("No such image"))
 
 // ImageStore keeps images: each layer is a thin snapshot of the layer
 // below it with the layer's diff applied, named by its chain ID so that
@@ -390,7 +396,7 @@ func (s *ImageStore) LoadArchive(path string, progress io.Writer) ([]string, err
 		if err != nil {
 			return nil, err
 		}
-		_, err = ApplyLayer(dir, f)
+		_, err = ExtractTar(dir, f)
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("images: unpack OCI layout: %w", err)
@@ -467,7 +473,7 @@ func (s *ImageStore) loadLayout(dir string, progress io.Writer) ([]string, error
 
 // Import makes a one-layer image of a flat root filesystem tar (docker
 // import), tagged ref when ref is not "".
-func (s *ImageStore) Import(r io.Reader, ref string, progress io.Writer) (string, error) {
+func (s *ImageStore) Import(r io.Reader, ref string, edit func(*v1.ConfigFile) error, progress io.Writer) (string, error) {
 	tmp, err := os.CreateTemp(filepath.Join(s.dir, "mnt"), "import-")
 	if err != nil {
 		return "", err
@@ -481,26 +487,40 @@ func (s *ImageStore) Import(r io.Reader, ref string, progress io.Writer) (string
 	if id, ok, err := s.importSaved(tmp.Name(), ref, progress); ok {
 		return id, err
 	}
-	layer, err := tarball.LayerFromFile(tmp.Name())
-	if err != nil {
-		return "", fmt.Errorf("images: %w", err)
-	}
-	diffID, err := layer.DiffID()
-	if err != nil {
-		return "", fmt.Errorf("images: %w", err)
-	}
 	cfg := &v1.ConfigFile{Architecture: "amd64", OS: "linux", Created: v1.Time{Time: time.Now().UTC()},
-		RootFS: v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{diffID}},
+		RootFS: v1.RootFS{Type: "layers"},
 		Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}}
-	img, err := imageOf(cfg, []v1.Layer{layer})
+	if edit != nil {
+		if err := edit(cfg); err != nil {
+			return "", err
+		}
+	}
+	fmt.Fprintln(progress, "importing the root filesystem")
+	id, err := s.addLayerFile(cfg, tmp.Name())
 	if err != nil {
 		return "", err
 	}
-	var tags []string
 	if ref != "" {
-		tags = []string{ref}
+		err = s.Tag(id, ref)
 	}
-	return s.Add(img, tags, progress)
+	return id, err
+}
+
+// addLayerFile stores an image of cfg, whose layers are in the store,
+// with the uncompressed layer tar at layerPath on top: a commit, an
+// import, a build step. It returns the image's id.
+func (s *ImageStore) addLayerFile(cfg *v1.ConfigFile, layerPath string) (string, error) {
+	l, err := tarball.LayerFromFile(layerPath)
+	if err != nil {
+		return "", fmt.Errorf("images: %w", err)
+	}
+	d, err := l.DiffID()
+	if err != nil {
+		return "", fmt.Errorf("images: %w", err)
+	}
+	cfg.RootFS.Type = "layers"
+	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, d)
+	return s.addStep(cfg, l)
 }
 
 // importSaved handles the classic walkthrough's habit of importing what
@@ -632,7 +652,7 @@ func (s *ImageStore) List() ([]Image, error) {
 func (s *ImageStore) load(id string) (Image, error) {
 	b, err := os.ReadFile(filepath.Join(s.dir, "configs", strings.TrimPrefix(id, "sha256:")+".json"))
 	if err != nil {
-		return Image{}, fmt.Errorf("images: no image %s", short(id))
+		return Image{}, fmt.Errorf("%w: %s", ErrNoSuchImage, id)
 	}
 	cfg := &v1.ConfigFile{}
 	if err := json.Unmarshal(b, cfg); err != nil {
@@ -670,10 +690,10 @@ func (s *ImageStore) Get(ref string) (Image, error) {
 			return img, err
 		}
 		if len(files) > 1 {
-			return Image{}, fmt.Errorf("images: %q matches %d images; give more of the id", ref, len(files))
+			return Image{}, errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("images: %q matches %d images; give more of the id", ref, len(files)))
 		}
 	}
-	return Image{}, fmt.Errorf("images: no such image: %s", ref)
+	return Image{}, fmt.Errorf("%w: %s", ErrNoSuchImage, ref)
 }
 
 func tagsOf(repos map[string]string, id string) []string {
@@ -739,8 +759,9 @@ func (s *ImageStore) Untag(ref string) (bool, error) {
 	return len(tagsOf(repos, id)) == 0, nil
 }
 
-// Delete removes an image and every layer no other image uses.
-func (s *ImageStore) Delete(img Image) error {
+// Delete removes an image and every layer no other image uses; it
+// returns the chain ids of the layers it removed.
+func (s *ImageStore) Delete(img Image) ([]string, error) {
 	_, err := s.repositories(func(repos map[string]string) error {
 		for ref, id := range repos {
 			if id == img.ID {
@@ -750,11 +771,12 @@ func (s *ImageStore) Delete(img Image) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.Remove(filepath.Join(s.dir, "configs", strings.TrimPrefix(img.ID, "sha256:")+".json")); err != nil {
-		return fmt.Errorf("images: %w", err)
+		return nil, fmt.Errorf("images: %w", err)
 	}
+	s.setDigests(img.ID, nil)
 	os.Remove(filepath.Join(s.dir, "parents", strings.TrimPrefix(img.ID, "sha256:")))
 	os.Remove(s.intermediatePath(img.ID))
 	used := map[string]bool{}     // chain ids: layer devices
@@ -769,20 +791,22 @@ func (s *ImageStore) Delete(img Image) error {
 		}
 	}
 	chains := img.chains()
+	var removed []string
 	for i := len(chains) - 1; i >= 0; i-- {
 		c := chains[i]
 		if used[c] {
 			continue
 		}
 		if err := s.storage.Remove(layerDevice(c)); err != nil {
-			return err
+			return removed, err
 		}
+		removed = append(removed, c)
 		os.Remove(filepath.Join(s.dir, "layers", strings.TrimPrefix(c, "sha256:")))
 		if d := img.Config.RootFS.DiffIDs[i].Hex; !usedDiff[d] {
 			os.Remove(filepath.Join(s.dir, "blobs", d))
 		}
 	}
-	return nil
+	return removed, nil
 }
 
 // Save writes the images named by refs as one docker save tarball, which
@@ -795,15 +819,7 @@ func (s *ImageStore) Save(refs []string, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		var layers []v1.Layer
-		for _, d := range img.Config.RootFS.DiffIDs {
-			l, err := tarball.LayerFromFile(filepath.Join(s.dir, "blobs", d.Hex))
-			if err != nil {
-				return fmt.Errorf("images: layer %s of %s: %w", short(d.String()), ref, err)
-			}
-			layers = append(layers, l)
-		}
-		out, err := imageOf(img.Config, layers)
+		out, err := s.v1Image(img)
 		if err != nil {
 			return err
 		}
@@ -834,21 +850,168 @@ func (s *ImageStore) Save(refs []string, w io.Writer) error {
 	return tarball.MultiRefWrite(byRef, w)
 }
 
-// Pull fetches ref from its registry through transport (which carries the
-// host's proxy settings) and stores it under ref.
-func (s *ImageStore) Pull(ref string, transport http.RoundTripper, progress io.Writer) (string, error) {
+// v1Image is a stored image as go-containerregistry's: its config and
+// its layers, the tars it was loaded from.
+func (s *ImageStore) v1Image(img Image) (v1.Image, error) {
+	var layers []v1.Layer
+	for _, d := range img.Config.RootFS.DiffIDs {
+		l, err := tarball.LayerFromFile(filepath.Join(s.dir, "blobs", d.Hex))
+		if err != nil {
+			return nil, fmt.Errorf("images: layer %s of %s: %w", short(d.String()), short(img.ID), err)
+		}
+		layers = append(layers, l)
+	}
+	return imageOf(img.Config, layers)
+}
+
+// Registry is how the store reaches registries: the transport (with the
+// host's proxy settings) and the credentials of one request.
+type Registry struct {
+	Transport http.RoundTripper
+	Auth      authn.Authenticator // nil: anonymous
+}
+
+func (r Registry) options() []remote.Option {
+	opts := []remote.Option{remote.WithAuth(authn.Anonymous)}
+	if r.Transport != nil {
+		opts = append(opts, remote.WithTransport(r.Transport))
+	}
+	if r.Auth != nil {
+		opts[0] = remote.WithAuth(r.Auth)
+	}
+	return opts
+}
+
+// Pull fetches ref from its registry and stores it under ref; it returns
+// the image's id and the manifest's digest.
+func (s *ImageStore) Pull(ref string, reg Registry, progress io.Writer) (string, string, error) {
 	norm, err := NormalizeRef(ref)
 	if err != nil {
-		return "", err
+		return "", "", errdefs.Kind(errdefs.ErrInvalid, err)
 	}
 	r, err := name.ParseReference(ref, name.WithDefaultTag("latest"))
 	if err != nil {
-		return "", fmt.Errorf("images: %q is not an image reference: %w", ref, err)
+		return "", "", errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("invalid reference format: %s", ref))
 	}
 	fmt.Fprintf(progress, "Pulling %s from %s\n", norm, r.Context().RegistryStr())
-	img, err := remote.Image(r, remote.WithTransport(transport))
+	img, err := remote.Image(r, reg.options()...)
 	if err != nil {
-		return "", fmt.Errorf("images: pull %s: %w", norm, err)
+		return "", "", reg.refusal("pull", norm, err)
 	}
-	return s.Add(img, []string{norm}, progress)
+	digest, err := img.Digest()
+	if err != nil {
+		return "", "", fmt.Errorf("images: pull %s: %w", norm, err)
+	}
+	var tags []string
+	if !strings.Contains(norm, "@") {
+		tags = []string{norm}
+	}
+	id, err := s.Add(img, tags, progress)
+	if err != nil {
+		return "", "", err
+	}
+	repo, _, _ := strings.Cut(norm, "@")
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	s.addDigest(id, repo+"@"+digest.String())
+	return id, digest.String(), nil
+}
+
+// Push sends the image named ref to its registry; it returns the
+// manifest's digest.
+func (s *ImageStore) Push(ref string, reg Registry, progress io.Writer) (string, error) {
+	img, err := s.Get(ref)
+	if err != nil {
+		return "", err
+	}
+	norm, _ := NormalizeRef(ref)
+	r, err := name.ParseReference(norm, name.WithDefaultTag("latest"))
+	if err != nil {
+		return "", errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("invalid reference format: %s", ref))
+	}
+	out, err := s.v1Image(img)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(progress, "The push refers to repository [%s]\n", r.Context().Name())
+	updates := make(chan v1.Update, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		last := int64(-1)
+		for u := range updates {
+			if u.Total > 0 && (u.Complete == u.Total || u.Complete-last > u.Total/4) {
+				last = u.Complete
+				fmt.Fprintf(progress, "pushed %.1f of %.1f MB\n", float64(u.Complete)/1e6, float64(u.Total)/1e6)
+			}
+		}
+	}()
+	err = remote.Write(r, out, append(reg.options(), remote.WithProgress(updates))...)
+	<-done
+	if err != nil {
+		return "", reg.refusal("push", norm, err)
+	}
+	digest, err := out.Digest()
+	if err != nil {
+		return "", err
+	}
+	s.addDigest(img.ID, r.Context().Name()+"@"+digest.String())
+	return digest.String(), nil
+}
+
+// refusal is a registry's refusal as Docker words it, with its kind:
+// unauthorized, not found, or the registry unreachable.
+func (r Registry) refusal(verb, ref string, err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		switch te.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			if r.Auth == nil {
+				return errdefs.Kind(errdefs.ErrUnauthorized, fmt.Errorf("%s %s: no basic auth credentials (docker login to the registry first)", verb, ref))
+			}
+			return errdefs.Kind(errdefs.ErrUnauthorized, fmt.Errorf("%s access to %s denied: %v", verb, ref, err))
+		case http.StatusNotFound:
+			return errdefs.Kind(errdefs.ErrNotFound, fmt.Errorf("manifest for %s not found: manifest unknown: %v", ref, err))
+		}
+	}
+	return errdefs.Kind(errdefs.ErrUnavailable, fmt.Errorf("images: %s %s: %w", verb, ref, err))
+}
+
+// digestsPath holds the registry digests of images pulled or pushed:
+// image id → repository@sha256:... (docker images --digests).
+func (s *ImageStore) digestsPath() string { return filepath.Join(s.dir, "repodigests.json") }
+
+func (s *ImageStore) readDigests() map[string][]string {
+	m := map[string][]string{}
+	if b, err := os.ReadFile(s.digestsPath()); err == nil {
+		json.Unmarshal(b, &m)
+	}
+	return m
+}
+
+// RepoDigests are the registry digests of image id.
+func (s *ImageStore) RepoDigests(id string) []string { return s.readDigests()[id] }
+
+func (s *ImageStore) addDigest(id, d string) {
+	have := s.RepoDigests(id)
+	if !slices.Contains(have, d) {
+		s.setDigests(id, append(have, d))
+	}
+}
+
+func (s *ImageStore) setDigests(id string, ds []string) {
+	s.repositories(func(map[string]string) error { // under the store's lock
+		m := s.readDigests()
+		if len(ds) == 0 {
+			if _, ok := m[id]; !ok {
+				return nil
+			}
+			delete(m, id)
+		} else {
+			m[id] = ds
+		}
+		b, _ := json.MarshalIndent(m, "", "  ")
+		return thinpool.WriteFileDurable(s.digestsPath(), b)
+	})
 }

@@ -164,7 +164,7 @@ func flatTar(t *testing.T, entries map[string]string) *bytes.Reader {
 
 func TestImportFlatRootfs(t *testing.T) {
 	store, st := testStore(t)
-	id, err := store.Import(flatTar(t, map[string]string{"etc/os-release": "NAME=flat\n", "srv/index.html": "hi"}), "flat:1", io.Discard)
+	id, err := store.Import(flatTar(t, map[string]string{"etc/os-release": "NAME=flat\n", "srv/index.html": "hi"}), "flat:1", nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestMaliciousLayerRefused(t *testing.T) {
 			tw.WriteHeader(h)
 		}
 		tw.Close()
-		_, err := store.Import(&buf, "evil:"+strings.ReplaceAll(tc.name, " ", "-"), io.Discard)
+		_, err := store.Import(&buf, "evil:"+strings.ReplaceAll(tc.name, " ", "-"), nil, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "escape") {
 			t.Errorf("%s: %v", tc.name, err)
 		}
@@ -236,7 +236,7 @@ func TestPullFromRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	var progress bytes.Buffer
-	id, err := store.Pull(ref, http.DefaultTransport, &progress)
+	id, _, err := store.Pull(ref, Registry{Transport: http.DefaultTransport}, &progress)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"berth/errdefs"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -30,12 +32,32 @@ const (
 // with an error naming the entry. The caller applies layers onto a fresh
 // snapshot and deletes it on error, so nothing half-written remains.
 func ApplyLayer(root string, r io.Reader) (int64, error) {
+	return extractWith(root, r, extractOptions{whiteouts: true})
+}
+
+// ExtractTar extracts a plain tar r onto root: a build context, a
+// volume's seed. It is ApplyLayer without layers' whiteouts: a file named
+// .wh.x is a file like another.
+func ExtractTar(root string, r io.Reader) (int64, error) {
+	return extractWith(root, r, extractOptions{})
+}
+
+// extractOptions say how a tar is extracted.
+type extractOptions struct {
+	whiteouts bool // a layer's: .wh. names delete
+	// noOverwriteDirNonDir refuses an entry that would put a file where a
+	// directory is, or a directory where a file is (docker cp's default).
+	noOverwriteDirNonDir bool
+	owner                *[2]int // every entry's uid and gid, instead of its own
+}
+
+func extractWith(root string, r io.Reader, o extractOptions) (int64, error) {
 	rootFD, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, fmt.Errorf("layer: open %s: %w", root, err)
 	}
 	defer unix.Close(rootFD)
-	x := &extractor{root: rootFD, created: map[string]bool{}}
+	x := &extractor{root: rootFD, created: map[string]bool{}, extractOptions: o}
 	tr := tar.NewReader(r)
 	var size int64
 	for {
@@ -45,6 +67,9 @@ func ApplyLayer(root string, r io.Reader) (int64, error) {
 		}
 		if err != nil {
 			return size, fmt.Errorf("layer: read tar: %w", err)
+		}
+		if o.owner != nil {
+			hdr.Uid, hdr.Gid = o.owner[0], o.owner[1]
 		}
 		n, err := x.entry(hdr, tr)
 		if err != nil {
@@ -56,6 +81,7 @@ func ApplyLayer(root string, r io.Reader) (int64, error) {
 }
 
 type extractor struct {
+	extractOptions
 	root    int
 	created map[string]bool // paths this layer made: an opaque whiteout keeps them
 	dirs    []*tar.Header   // directory times are set last
@@ -138,10 +164,10 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) (int64, error) {
 		return 0, nil
 	}
 	dir, base := path.Split(rel)
-	if base == opaqueWhiteout {
+	if x.whiteouts && base == opaqueWhiteout {
 		return 0, x.opaque(strings.TrimSuffix(dir, "/"))
 	}
-	if strings.HasPrefix(base, whiteoutPrefix) {
+	if x.whiteouts && strings.HasPrefix(base, whiteoutPrefix) {
 		victim := path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix))
 		pfd, name, err := x.parent(victim)
 		if err != nil {
@@ -159,7 +185,14 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) (int64, error) {
 	// An entry replaces what is there, except a directory over a directory.
 	var st unix.Stat_t
 	if unix.Fstatat(pfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
-		if !(hdr.Typeflag == tar.TypeDir && st.Mode&unix.S_IFMT == unix.S_IFDIR) {
+		isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+		if x.noOverwriteDirNonDir && isDir != (hdr.Typeflag == tar.TypeDir) {
+			if isDir {
+				return 0, errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("cannot overwrite directory %q with non-directory", "/"+rel))
+			}
+			return 0, errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("cannot overwrite non-directory %q with directory", "/"+rel))
+		}
+		if !(hdr.Typeflag == tar.TypeDir && isDir) {
 			if err := removeAllAt(pfd, name); err != nil {
 				return 0, err
 			}

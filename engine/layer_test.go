@@ -167,3 +167,31 @@ func TestApplyLayerRefusesEscapes(t *testing.T) {
 		})
 	}
 }
+
+// TestExtractTarKeepsWhiteoutNames: a plain archive (a build context, an
+// OCI layout) is not a layer: its .wh. files are files.
+func TestExtractTarKeepsWhiteoutNames(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "x"), []byte("kept"), 0o644)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: ".wh.x", Mode: 0o644, Size: 2, Typeflag: tar.TypeReg})
+	tw.Write([]byte("hi"))
+	tw.WriteHeader(&tar.Header{Name: ".wh..wh..opq", Mode: 0o644, Typeflag: tar.TypeReg})
+	tw.Close()
+	if _, err := ExtractTar(root, bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"x", ".wh.x", ".wh..wh..opq"} {
+		if _, err := os.Stat(filepath.Join(root, name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// The same archive as a layer deletes x.
+	if _, err := ApplyLayer(root, bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "x")); err == nil {
+		t.Errorf("a layer's whiteout left x")
+	}
+}

@@ -39,7 +39,7 @@ func linkEnv(parent, alias string, other Container) []string {
 	}
 	var ports []port
 	for key := range other.Config.ExposedPorts {
-		p, proto, _ := strings.Cut(key, "/")
+		p, proto, _ := strings.Cut(string(key), "/")
 		var n int
 		if _, err := fmt.Sscanf(p, "%d", &n); err != nil {
 			continue

@@ -3,11 +3,14 @@ package engine
 import (
 	"reflect"
 	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
 )
 
 func TestLinkEnv(t *testing.T) {
 	other := Container{Name: "/db",
-		Config:          ContainerConfig{Env: []string{"PATH=/bin", "HOME=/root", "PGDATA=/data", "A=b=c"}, ExposedPorts: map[string]struct{}{"5432/tcp": {}, "53/udp": {}}},
+		Config:          &container.Config{Env: []string{"PATH=/bin", "HOME=/root", "PGDATA=/data", "A=b=c"}, ExposedPorts: nat.PortSet{"5432/tcp": {}, "53/udp": {}}},
 		NetworkSettings: NetworkSettings{IPAddress: "172.17.0.5"}}
 	got := linkEnv("/web", "my-db", other)
 	want := []string{

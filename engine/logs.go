@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+
+	"berth/api"
 	"berth/config"
+	"berth/errdefs"
 )
 
 // maxLogLine is the longest entry of a log: a longer line, or output with
@@ -65,14 +70,14 @@ func logLimits(opts map[string]string, size int64, files int) (int64, int, error
 	if v, ok := opts["max-size"]; ok {
 		n, err := config.ParseSize(v)
 		if err != nil || n <= 0 {
-			return 0, 0, fmt.Errorf("%w: --log-opt max-size=%s: give a size such as 10m", ErrInvalid, v)
+			return 0, 0, errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("--log-opt max-size=%s: give a size such as 10m", v))
 		}
 		size = int64(n)
 	}
 	if v, ok := opts["max-file"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return 0, 0, fmt.Errorf("%w: --log-opt max-file=%s: give a whole number of at least 1", ErrInvalid, v)
+			return 0, 0, errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("--log-opt max-file=%s: give a whole number of at least 1", v))
 		}
 		files = n
 	}
@@ -319,6 +324,11 @@ type LogOptions struct {
 	Timestamps bool
 	Stdout     bool
 	Stderr     bool
+	// Since and Until bound the entries by time (zero: no bound).
+	Since, Until time.Time
+	// Details puts each entry's attributes (none: berth's log takes no
+	// labels or env options) before it, as docker logs --details.
+	Details bool
 }
 
 // write copies the log to stdout and stderr, rotated files first; with
@@ -332,11 +342,17 @@ func (l *logBook) write(o LogOptions, stdout, stderr io.Writer, stop <-chan stru
 		if (ll.Stream == "stderr" && !o.Stderr) || (ll.Stream == "stdout" && !o.Stdout) {
 			return
 		}
-		if o.Timestamps {
-			fmt.Fprintf(w, "%s %s", ll.Time.Format(time.RFC3339Nano), ll.Log)
-		} else {
-			io.WriteString(w, ll.Log)
+		if (!o.Since.IsZero() && ll.Time.Before(o.Since)) || (!o.Until.IsZero() && ll.Time.After(o.Until)) {
+			return
 		}
+		line := ll.Log
+		if o.Details {
+			line = " " + line
+		}
+		if o.Timestamps {
+			line = ll.Time.Format(timestampFormat) + " " + line
+		}
+		io.WriteString(w, line)
 	}
 	// With --tail, the last entries are kept in a ring until all is read.
 	var ring []logLine
@@ -425,11 +441,35 @@ func readLogLines(br *bufio.Reader, f *os.File, use func(logLine)) {
 	}
 }
 
-// Logs writes the container's log.
-func (e *Engine) Logs(ref string, o LogOptions, stdout, stderr io.Writer, stop <-chan struct{}) error {
+// timestampFormat is Docker's timestamp of a log line: RFC 3339 with
+// nanoseconds always nine digits, so that lines line up.
+const timestampFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+// ContainerLogs writes the container's log as docker logs does: the
+// entries since and until the times given, the last Tail of them, and
+// with Follow those that come until the run ends, until passes or ctx
+// ends.
+func (e *Engine) ContainerLogs(ctx context.Context, ref string, o container.LogsOptions, stdout, stderr io.Writer) error {
 	en, err := e.find(ref)
 	if err != nil {
 		return err
 	}
-	return en.logs.write(o, stdout, stderr, stop)
+	lo := LogOptions{Follow: o.Follow, Tail: -1, Timestamps: o.Timestamps, Stdout: o.ShowStdout, Stderr: o.ShowStderr, Details: o.Details}
+	if o.Tail != "" && o.Tail != "all" {
+		if lo.Tail, err = strconv.Atoi(o.Tail); err != nil || lo.Tail < 0 {
+			return errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("invalid tail value %q: give a number of lines or all", o.Tail))
+		}
+	}
+	if lo.Since, err = api.ParseTime(o.Since); err != nil {
+		return err
+	}
+	if lo.Until, err = api.ParseTime(o.Until); err != nil {
+		return err
+	}
+	if !lo.Until.IsZero() && lo.Follow {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, lo.Until)
+		defer cancel()
+	}
+	return en.logs.write(lo, stdout, stderr, ctx.Done())
 }

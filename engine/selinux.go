@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"berth/errdefs"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/opencontainers/selinux/go-selinux"
 	"github.com/opencontainers/selinux/go-selinux/label"
 )
@@ -14,7 +18,7 @@ import (
 // no other container has, as Docker does; --security-opt label=... sets
 // them otherwise. A privileged container, or label=disable, runs
 // unlabelled, in the host's domain. With SELinux off, both are empty.
-func (e *Engine) initLabels(hc HostConfig) (string, string, error) {
+func (e *Engine) initLabels(hc *container.HostConfig) (string, string, error) {
 	if !selinux.GetEnabled() {
 		return "", "", nil
 	}
@@ -28,7 +32,7 @@ func (e *Engine) initLabels(hc HostConfig) (string, string, error) {
 	}
 	process, mount, err := label.InitLabels(opts)
 	if err != nil {
-		return "", "", fmt.Errorf("%w: SELinux labels %v: %w", ErrInvalid, opts, err)
+		return "", "", errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("SELinux labels %v: %w", opts, err))
 	}
 	return process, mount, nil
 }
@@ -48,6 +52,9 @@ func (e *Engine) relabel(c *Container) error {
 		}
 	}
 	for _, m := range c.Mounts {
+		if m.Type == mount.TypeTmpfs {
+			continue
+		}
 		shared, private := strings.Contains(m.Mode, "z"), strings.Contains(m.Mode, "Z") || m.Type == "volume"
 		if !shared && !private {
 			continue

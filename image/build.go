@@ -30,6 +30,9 @@ type Options struct {
 	Busybox string
 	// Mke2fs is the mke2fs program; it is copied with its shared libraries.
 	Mke2fs string
+	// Init is the static init a container's --init runs (Debian's
+	// tini-static); it becomes InitBinary.
+	Init string
 	// Config is the berth.toml to embed as /etc/berth/berth.toml.
 	Config string
 	// SkipConfigCheck embeds Config even when it does not validate. Only
@@ -62,6 +65,10 @@ type Result struct {
 	KernelSize    int64
 	InitramfsSize int64
 }
+
+// InitBinary is where the appliance carries the init of docker run
+// --init.
+const InitBinary = "/usr/libexec/berth/docker-init"
 
 // BundledImagesDir is where the appliance carries its bundled images.
 const BundledImagesDir = "/usr/share/berth/images"
@@ -103,6 +110,11 @@ func Build(opts Options) (Result, error) {
 		return res, err
 	}
 	a.Symlink("/sbin/mkfs.ext4", "mke2fs")
+	if opts.Init != "" {
+		if err := a.HostFile(InitBinary, opts.Init); err != nil {
+			return res, fmt.Errorf("image: the init of --init: %w", err)
+		}
+	}
 	if _, err := os.Stat("/etc/mke2fs.conf"); err == nil {
 		if err := a.HostFile("/etc/mke2fs.conf", "/etc/mke2fs.conf"); err != nil {
 			return res, err
@@ -203,15 +215,19 @@ func addBase(a *Archive, opts Options) error {
 	}
 	a.File("/etc/os-release", 0o644, []byte("NAME=berth\nID=berth\nPRETTY_NAME=\"berth appliance\"\n"))
 	a.Dir("/usr/share/berth", 0o755)
+	a.Dir("/usr/local", 0o755)
+	a.Dir("/usr/local/bin", 0o755)
 	a.Dir(WelcomeDir, 0o755)
 	a.File(WelcomeDir+"/index.html", 0o644, welcomePage)
 	return nil
 }
 
-const profile = `export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+// profile makes docker berth's CLI, until the user brings Docker's own
+// to /usr/local/bin.
+const profile = `export PATH=/usr/local/bin:/bin:/sbin:/usr/bin:/usr/sbin
 export HOME=/root
 export PS1='\h:\w# '
-alias docker=berth
+docker() { if [ -x /usr/local/bin/docker ]; then /usr/local/bin/docker "$@"; else berth "$@"; fi; }
 `
 
 // addBusybox adds busybox and a link for each of its applets, at the paths

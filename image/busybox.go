@@ -103,6 +103,9 @@ func saveImage(out, tagName string, layer v1.Layer, created time.Time, config v1
 	cfg = cfg.DeepCopy()
 	cfg.Architecture, cfg.OS = "amd64", "linux"
 	cfg.Created = v1.Time{Time: created}
+	for i := range cfg.History {
+		cfg.History[i].Created = cfg.Created
+	}
 	cfg.Config = config
 	img, err = mutate.ConfigFile(img, cfg)
 	if err != nil {

@@ -5,10 +5,12 @@
 # and the SELinux reference policy berth compiles: Debian's
 # selinux-policy-default, -dev and -src, unpacked into $BUILD/selinux-policy
 # (never installed: the build machine's own /etc/selinux is not touched).
+# The tests' independent judge: Debian's Docker CLI (docker.io), of which
+# only /usr/bin/docker is unpacked into $BUILD/docker-cli, never installed.
 # Packages are cached in $BUILD/cache; what is unpacked already is kept.
 set -eu
 BUILD=${BUILD:-build}
-PACKAGES="qemu-system-x86 qemu-utils ovmf busybox-static e2fsprogs thin-provisioning-tools dosfstools mtools ca-certificates git make crun runc syslinux syslinux-common systemd-boot-efi debootstrap tar
+PACKAGES="qemu-system-x86 qemu-utils ovmf busybox-static e2fsprogs thin-provisioning-tools dosfstools mtools ca-certificates git make crun runc syslinux syslinux-common systemd-boot-efi debootstrap tar tini
 secilc policycoreutils checkpolicy semodule-utils selinux-utils m4 gawk"
 
 missing=""
@@ -57,6 +59,20 @@ if [ "$(cat "$BUILD/selinux-policy/.package" 2>/dev/null)" != "$policy $want" ];
 	echo "$policy $want" > "$BUILD/selinux-policy.tmp/.package"
 	rm -rf "$BUILD/selinux-policy"
 	mv "$BUILD/selinux-policy.tmp" "$BUILD/selinux-policy"
+fi
+
+dockerio=$(apt-cache policy docker.io | sed -n 's/^ *Candidate: //p')
+if [ "$(cat "$BUILD/docker-cli/.package" 2>/dev/null)" != "docker.io $dockerio" ]; then
+	deb=$(download docker.io)
+	echo "deps: unpacking /usr/bin/docker of $(basename "$deb") into $BUILD/docker-cli"
+	rm -rf "$BUILD/docker-cli.tmp"
+	mkdir -p "$BUILD/docker-cli.tmp/root"
+	dpkg-deb -x "$deb" "$BUILD/docker-cli.tmp/root"
+	mv "$BUILD/docker-cli.tmp/root/usr/bin/docker" "$BUILD/docker-cli.tmp/docker"
+	rm -rf "$BUILD/docker-cli.tmp/root"
+	echo "docker.io $dockerio" > "$BUILD/docker-cli.tmp/.package"
+	rm -rf "$BUILD/docker-cli"
+	mv "$BUILD/docker-cli.tmp" "$BUILD/docker-cli"
 fi
 
 if [ "$(cat "$BUILD/kernel/.package" 2>/dev/null)" = "$kpkg" ]; then

@@ -3,14 +3,15 @@
 //
 //   - as PID 1 (the kernel runs /init): the init system — boot sequence,
 //     reaping, consoles, shutdown (boot.go);
-//   - as berth __engine, started by PID 1: the container engine (engine.go);
+//   - as berth __engine, started by PID 1: the container engine
+//     (daemon.Run; PID 1's supervision of it is engine.go);
 //   - as berth __container, started by the engine: a container's first
 //     process (runtime.RunInit);
 //   - as berth __exec, started by the engine: the helper that runs a
 //     command in a running container (runtime.RunExec);
-//   - as poweroff, reboot or halt: asks PID 1 to shut down (power.go);
-//   - as getenforce or setenforce: SELinux's mode (cli_selinux.go);
-//   - otherwise: the command line, berth <verb> (cli.go).
+//   - as poweroff, reboot or halt: asks PID 1 to shut down (cli.Power);
+//   - as getenforce or setenforce: SELinux's mode (the CLI's verbs);
+//   - otherwise: the command line, berth <verb> (cli.Run).
 //
 // This folder is named init after its main job; Go cannot import a package
 // named init, so it is the main package of the berth binary.
@@ -21,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"berth/cli"
+	"berth/daemon"
 	"berth/runtime"
 )
 
@@ -35,7 +38,7 @@ func main() {
 	// PID namespace, and must not take itself for the host's init.
 	runtime.RunRole(os.Args) // a container's process: never returns
 	if len(os.Args) > 1 && os.Args[1] == EngineArg {
-		os.Exit(runEngine())
+		os.Exit(daemon.Run(version))
 	}
 	if os.Args[0] == "/proc/self/exe" {
 		// A script in a container whose first line is #!/proc/self/exe,
@@ -47,11 +50,12 @@ func main() {
 	if os.Getpid() == 1 && os.Args[0] == "/init" {
 		runInit() // never returns
 	}
+	cli.Version, cli.Commit = version, commit
 	switch name := filepath.Base(os.Args[0]); name {
 	case "poweroff", "reboot", "halt":
-		os.Exit(powerCommand(name, os.Args[1:]))
+		os.Exit(cli.Power(name, os.Args[1:]))
 	case "getenforce", "setenforce":
-		os.Exit(runCLI(append([]string{name}, os.Args[1:]...), os.Stdout, os.Stderr))
+		os.Exit(cli.Run(append([]string{name}, os.Args[1:]...), os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(runCLI(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"path/filepath"
-
+	"berth/config"
 	"berth/netconf"
 )
-
-// NetworkDir holds the address allocations and the NAT lock.
-var NetworkDir = filepath.Join(StateDir, "network")
 
 // configureHostNetwork brings up lo and the host interface. A DHCP that
 // gets no answer is reported and retried in the background; boot goes on.
@@ -17,7 +13,7 @@ func configureHostNetwork(s *system) error {
 
 // setUpBridge makes the container bridge with forwarding and NAT.
 func setUpBridge(s *system) error {
-	n, err := netconf.Setup(s.config.Bridge, NetworkDir)
+	n, err := netconf.Setup(s.config.Bridge, config.NetworkDir)
 	if err != nil {
 		return err
 	}

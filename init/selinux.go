@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -106,6 +105,19 @@ func loadPolicy(mode string) error {
 	return setEnforce(mode == config.SELinuxEnforcing)
 }
 
+// setEnforce writes selinuxfs's enforce directly: at this step of the
+// boot, go-selinux may have cached that no selinuxfs was mounted.
+func setEnforce(on bool) error {
+	v := "0"
+	if on {
+		v = "1"
+	}
+	if err := os.WriteFile(filepath.Join(selinuxFS, "enforce"), []byte(v), 0); err != nil {
+		return fmt.Errorf("set SELinux enforcing to %s: %w", v, err)
+	}
+	return nil
+}
+
 // labelTree labels every file of the filesystem at top as file_contexts
 // says, as restorecon would: the root (the tmpfs PID 1 moved the initramfs
 // into) and /dev (devtmpfs, which udev would label elsewhere). Other
@@ -152,31 +164,20 @@ func labelStateDisk(*system) error {
 	if err != nil {
 		return err
 	}
-	want, ok := fc.Lookup(StateDir, fs.ModeDir)
+	want, ok := fc.Lookup(config.StateDir, fs.ModeDir)
 	if !ok {
 		return nil
 	}
-	if have, err := selinux.FileLabel(StateDir); err == nil && have == want {
+	if have, err := selinux.FileLabel(config.StateDir); err == nil && have == want {
 		return nil
 	}
-	return labelTree(StateDir, fc)
+	return labelTree(config.StateDir, fc)
 }
 
 // writeSELinuxConfig records the mode for the tools that read it
 // (opencontainers/selinux, getenforce elsewhere).
 func writeSELinuxConfig(mode string) error {
 	return os.WriteFile(selinuxConfig, []byte("SELINUX="+mode+"\nSELINUXTYPE=default\n"), 0o644)
-}
-
-func setEnforce(on bool) error {
-	v := "0"
-	if on {
-		v = "1"
-	}
-	if err := os.WriteFile(filepath.Join(selinuxFS, "enforce"), []byte(v), 0); err != nil {
-		return fmt.Errorf("set SELinux enforcing to %s: %w", v, err)
-	}
-	return nil
 }
 
 // reexecInHostDomain executes /init again in berth_t. It returns only with
@@ -199,20 +200,4 @@ func currentLabel() string {
 		return "?"
 	}
 	return l
-}
-
-// selinuxMode is the mode SELinux runs in now: Enforcing, Permissive or
-// Disabled (no policy loaded), as getenforce prints it.
-func selinuxMode() string {
-	if !selinux.GetEnabled() {
-		return "Disabled"
-	}
-	b, err := os.ReadFile(filepath.Join(selinuxFS, "enforce"))
-	if err != nil {
-		return "Disabled"
-	}
-	if strings.TrimSpace(string(b)) == "1" {
-		return "Enforcing"
-	}
-	return "Permissive"
 }

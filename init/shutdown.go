@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"berth/config"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -44,7 +46,7 @@ func (s *system) shutdown(what string, cmd int, signals <-chan os.Signal) {
 	unix.Sync()
 	// Filesystems on thin devices first, then the pool (its loop files
 	// live on the state disk), then the state disk itself.
-	s.unmountAll(StateDir)
+	s.unmountAll(config.StateDir)
 	if s.storage != nil {
 		if err := s.storage.Shutdown(); err != nil {
 			s.logf("%s: thin pool: %v", what, err)

@@ -13,12 +13,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"berth/config"
 	"berth/image"
 )
-
-// StateDir is where everything berth keeps lives; the only place on the
-// host that persists.
-const StateDir = "/var/lib/berth"
 
 // StateLabel is the filesystem (or GPT partition) label of the state disk.
 const StateLabel = "berth-state"
@@ -71,22 +68,22 @@ func mountStateDisk(s *system) error {
 			return fmt.Errorf("format %s: %v: %s", dev, err, out)
 		}
 	}
-	if err := os.MkdirAll(StateDir, 0o755); err != nil {
+	if err := os.MkdirAll(config.StateDir, 0o755); err != nil {
 		return err
 	}
-	if err := unix.Mount(dev, StateDir, "ext4", unix.MS_NOATIME, ""); err != nil {
-		s.logf("mount %s on %s: %v; keeping state in memory instead", dev, StateDir, err)
+	if err := unix.Mount(dev, config.StateDir, "ext4", unix.MS_NOATIME, ""); err != nil {
+		s.logf("mount %s on %s: %v; keeping state in memory instead", dev, config.StateDir, err)
 		return mountTmpfsState()
 	}
-	s.logf("state disk %s mounted on %s", dev, StateDir)
+	s.logf("state disk %s mounted on %s", dev, config.StateDir)
 	return seedState()
 }
 
 func mountTmpfsState() error {
-	if err := os.MkdirAll(StateDir, 0o755); err != nil {
+	if err := os.MkdirAll(config.StateDir, 0o755); err != nil {
 		return err
 	}
-	if err := unix.Mount("tmpfs", StateDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+	if err := unix.Mount("tmpfs", config.StateDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
 		return err
 	}
 	return seedState()
@@ -96,7 +93,7 @@ func mountTmpfsState() error {
 // config's web server serves. Once the directory exists it is the user's:
 // it is never written again.
 func seedState() error {
-	www := filepath.Join(StateDir, "www")
+	www := filepath.Join(config.StateDir, "www")
 	if _, err := os.Stat(www); err == nil {
 		return nil
 	}

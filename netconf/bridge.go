@@ -31,6 +31,7 @@ type Endpoint struct {
 	IP       netip.Addr
 	Gateway  netip.Addr
 	HostVeth string
+	MAC      string // of the container's eth0
 }
 
 // Open returns the bridge network as configured, without changing the
@@ -143,7 +144,7 @@ func (n *Network) Attach(owner, nsPath string) (Endpoint, error) {
 		return Endpoint{}, err
 	}
 	ep := Endpoint{Owner: owner, IP: ip, Gateway: n.Gateway.Addr(), HostVeth: vethName(owner, "veth")}
-	if err := n.attach(ep, nsPath); err != nil {
+	if err := n.attach(&ep, nsPath); err != nil {
 		n.removeVeth(ep.HostVeth)
 		n.ipam.Release(owner, n.Gateway)
 		return Endpoint{}, fmt.Errorf("netconf: attach %s: %w", owner, err)
@@ -151,7 +152,7 @@ func (n *Network) Attach(owner, nsPath string) (Endpoint, error) {
 	return ep, nil
 }
 
-func (n *Network) attach(ep Endpoint, nsPath string) error {
+func (n *Network) attach(ep *Endpoint, nsPath string) error {
 	br, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
 		return fmt.Errorf("bridge %s: %w", n.Bridge, err)
@@ -195,6 +196,7 @@ func (n *Network) attach(ep Endpoint, nsPath string) error {
 	if err := h.LinkSetUp(peer); err != nil {
 		return err
 	}
+	ep.MAC = peer.Attrs().HardwareAddr.String()
 	if lo, err := h.LinkByName("lo"); err == nil {
 		if err := h.LinkSetUp(lo); err != nil {
 			return err

@@ -287,7 +287,7 @@ func TestAttachPublishDetach(t *testing.T) {
 
 	t.Run("links resolve by name", func(t *testing.T) {
 		dir := t.TempDir()
-		if err := WriteNameFiles(dir, "b", epB.IP, []Link{{Name: "test-a", Alias: "web", IP: epA.IP}}, HostDNS()); err != nil {
+		if err := WriteNameFiles(dir, Names{Hostname: "b", IP: epB.IP, Links: []Link{{Name: "test-a", Alias: "web", IP: epA.IP}}, DNS: HostDNS()}); err != nil {
 			t.Fatal(err)
 		}
 		// The client is this test binary again (TestFetchHelper), in b's

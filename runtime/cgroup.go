@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
+	"github.com/containerd/cgroups/v3/cgroup2/stats"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -21,14 +22,56 @@ var CgroupControllers = []string{"cpu", "memory", "pids", "io"}
 
 // Resources are a container's cgroup limits (containerd/cgroups/v3).
 type Resources struct {
-	// Memory is memory.max in bytes, 0 for none; swap is then off.
+	// Memory is memory.max in bytes, 0 for none.
 	Memory int64
+	// MemorySwap is Docker's memory plus swap: -1 unlimited swap, 0 as
+	// much swap as memory (with a memory limit), else the total.
+	MemorySwap int64
 	// NanoCPUs is CPU time in billionths of a CPU, 0 for no limit.
 	NanoCPUs int64
-	// PidsLimit is pids.max, 0 for none.
+	// CPUShares is Docker's relative weight (1024 the default), 0 for
+	// the default.
+	CPUShares int64
+	// PidsLimit is pids.max, 0 or less for none.
 	PidsLimit int64
 	// Devices is the eBPF device filter (DeviceRules).
 	Devices []specs.LinuxDeviceCgroup
+}
+
+// cgroupResources are r as containerd/cgroups writes them.
+func cgroupResources(r Resources) *cgroup2.Resources {
+	cr := &cgroup2.Resources{Devices: r.Devices}
+	oomGroup := true
+	cr.Memory = &cgroup2.Memory{OOMGroup: &oomGroup}
+	if r.Memory > 0 {
+		m := r.Memory
+		cr.Memory.Max = &m
+		var swap int64
+		switch {
+		case r.MemorySwap < 0:
+			swap = -1 // cgroups writes "max"
+		case r.MemorySwap == 0:
+			swap = r.Memory
+		default:
+			swap = max(r.MemorySwap-r.Memory, 0)
+		}
+		cr.Memory.Swap = &swap
+	}
+	cr.CPU = &cgroup2.CPU{}
+	if r.NanoCPUs > 0 {
+		period := uint64(100000)
+		quota := r.NanoCPUs * int64(period) / 1e9
+		cr.CPU.Max = cgroup2.NewCPUMax(&quota, &period)
+	}
+	if r.CPUShares > 0 {
+		// Docker's mapping of shares (2..262144) onto cgroup v2's weight.
+		w := uint64(1 + ((min(max(r.CPUShares, 2), 262144)-2)*9999)/262142)
+		cr.CPU.Weight = &w
+	}
+	if r.PidsLimit > 0 {
+		cr.Pids = &cgroup2.Pids{Max: r.PidsLimit}
+	}
+	return cr
 }
 
 // cgroupTree is the parent cgroup of every container.
@@ -69,28 +112,66 @@ func (r *Runtime) CgroupPath(id string) string { return r.cgroups.path(id) }
 // filter. The kernel's OOM killer takes the whole container when it
 // strikes (memory.oom.group).
 func (r *Runtime) CreateCgroup(id string, res Resources) error {
-	cr := &cgroup2.Resources{Devices: res.Devices}
-	oomGroup := true
-	cr.Memory = &cgroup2.Memory{OOMGroup: &oomGroup}
-	if res.Memory > 0 {
-		m, swap := res.Memory, int64(0)
-		cr.Memory.Max, cr.Memory.Swap = &m, &swap
-	}
-	if res.NanoCPUs > 0 {
-		period := uint64(100000)
-		quota := res.NanoCPUs * int64(period) / 1e9
-		cr.CPU = &cgroup2.CPU{Max: cgroup2.NewCPUMax(&quota, &period)}
-	}
-	if res.PidsLimit > 0 {
-		cr.Pids = &cgroup2.Pids{Max: res.PidsLimit}
-	}
 	// A stale cgroup of an earlier run would keep its device filter: a
 	// new run starts from a new one.
 	r.DeleteCgroup(id)
-	if _, err := cgroup2.NewManager(CgroupRoot, r.cgroups.group(id), cr); err != nil {
+	if _, err := cgroup2.NewManager(CgroupRoot, r.cgroups.group(id), cgroupResources(res)); err != nil {
 		return fmt.Errorf("runtime: cgroup of %s: %w", id, err)
 	}
 	return nil
+}
+
+// UpdateCgroup changes the limits of a running container; its device
+// filter stays as it is.
+func (r *Runtime) UpdateCgroup(id string, res Resources) error {
+	res.Devices = nil
+	m, err := cgroup2.Load(r.cgroups.group(id))
+	if err == nil {
+		err = m.Update(cgroupResources(res))
+	}
+	if err != nil {
+		return fmt.Errorf("runtime: update the cgroup of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Freeze freezes (or thaws) every process of container id.
+func (r *Runtime) Freeze(id string, frozen bool) error {
+	m, err := cgroup2.Load(r.cgroups.group(id))
+	if err == nil {
+		if frozen {
+			err = m.Freeze()
+		} else {
+			err = m.Thaw()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("runtime: freeze %s: %w", id, err)
+	}
+	return nil
+}
+
+// Stats are container id's figures from its cgroup.
+func (r *Runtime) Stats(id string) (*stats.Metrics, error) {
+	m, err := cgroup2.Load(r.cgroups.group(id))
+	if err != nil {
+		return nil, err
+	}
+	return m.Stat()
+}
+
+// Procs are the processes (host pids) in container id's cgroup.
+func (r *Runtime) Procs(id string) ([]int, error) {
+	m, err := cgroup2.Load(r.cgroups.group(id))
+	if err != nil {
+		return nil, err
+	}
+	ps, err := m.Procs(true)
+	var out []int
+	for _, p := range ps {
+		out = append(out, int(p))
+	}
+	return out, err
 }
 
 // KillCgroup kills every process in container id's cgroup.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strconv"
 
@@ -58,7 +59,29 @@ func RunInit() {
 	if err == nil {
 		err = setUp(spec)
 	}
+	if code, ok := reportToEngine(err); ok {
+		// The engine has the reason: it answers the start with it, as
+		// Docker's does, and the container's log stays clean.
+		os.Exit(code)
+	}
 	exitWith(err)
+}
+
+// execNotifyFD is descriptor 6 of a container's first process: it closes
+// when the program is executed; until then, the process writes there its
+// status and the reason it could not run the program (Launch.Release).
+const execNotifyFD = 6
+
+// reportToEngine tells the engine, through execNotifyFD, why the program
+// could not be run: its exit status, then the message.
+func reportToEngine(err error) (int, bool) {
+	code := ExitSetupFailed
+	var c exitCode
+	if errors.As(err, &c) {
+		code = int(c)
+	}
+	_, werr := unix.Write(execNotifyFD, append([]byte{byte(code)}, err.Error()...))
+	return code, werr == nil
 }
 
 // exitWith reports err and exits with its status.
@@ -120,7 +143,12 @@ func setUp(s *Spec) error {
 		return err
 	}
 	for _, m := range s.Mounts {
-		if err := bindInto(root, m); err != nil {
+		if err := bindInto(root, m, s.Root.MountLabel); err != nil {
+			return err
+		}
+	}
+	if s.Init != "" {
+		if err := copyInit(s.Init, filepath.Join(root, InitPath)); err != nil {
 			return err
 		}
 	}
@@ -187,6 +215,9 @@ func finish(p Process, cred credentials, last int) error {
 			return err
 		}
 	}
+	if err := setRlimits(p.Rlimits); err != nil {
+		return err
+	}
 	if err := dropPrivileges(cred, p.Capabilities, last); err != nil {
 		return err
 	}
@@ -213,6 +244,20 @@ func execve(argv0 string, args, env []string) error {
 		return coded(ExitNotFound, fmt.Errorf("exec %s: %w", args[0], err))
 	}
 	return coded(ExitNotRunnable, fmt.Errorf("exec %s: %w", args[0], err))
+}
+
+// copyInit copies the host's init program into the container's /dev
+// (a tmpfs of its own, labelled as the container's files): the container
+// runs its own copy, never the host's file.
+func copyInit(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("--init: %w", err)
+	}
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		return fmt.Errorf("--init: %w", err)
+	}
+	return nil
 }
 
 // joinCgroup moves the process into the cgroup whose cgroup.procs is

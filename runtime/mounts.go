@@ -11,11 +11,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Mount is a host path bound into the container.
+// Mount is a host path bound into the container, or a tmpfs.
 type Mount struct {
 	Source, Target string
 	ReadOnly       bool
 	File           bool // a file, not a directory (the name files)
+	// Tmpfs mounts a tmpfs with these options (--tmpfs's: size=, mode=,
+	// exec...) instead of binding Source.
+	Tmpfs bool
+	Data  string
 }
 
 // DefaultMaskedPaths are hidden from a container, as current Docker hides
@@ -117,10 +121,37 @@ func maskPaths(root string, masked, readonly []string) error {
 	return nil
 }
 
-// bindInto bind-mounts m.Source onto m.Target inside root. The target is
-// made, and resolved, beneath root (os.Root): a symbolic link in the image
-// cannot send a volume elsewhere.
-func bindInto(root string, m Mount) error {
+// tmpfsFlags are the mount flags of --tmpfs options; the rest are the
+// tmpfs's data.
+var tmpfsFlags = map[string]struct {
+	set   bool
+	flags uintptr
+}{"ro": {true, unix.MS_RDONLY}, "rw": {false, unix.MS_RDONLY}, "noexec": {true, unix.MS_NOEXEC}, "exec": {false, unix.MS_NOEXEC},
+	"nosuid": {true, unix.MS_NOSUID}, "suid": {false, unix.MS_NOSUID}, "nodev": {true, unix.MS_NODEV}, "dev": {false, unix.MS_NODEV}}
+
+// tmpfsOptions splits --tmpfs options into flags (noexec, nosuid and
+// nodev by default, as Docker's) and data.
+func tmpfsOptions(opts string) (uintptr, string) {
+	flags := uintptr(unix.MS_NOEXEC | unix.MS_NOSUID | unix.MS_NODEV)
+	var data []string
+	for _, o := range strings.Split(opts, ",") {
+		if f, ok := tmpfsFlags[o]; ok {
+			if f.set {
+				flags |= f.flags
+			} else {
+				flags &^= f.flags
+			}
+		} else if o != "" {
+			data = append(data, o)
+		}
+	}
+	return flags, strings.Join(data, ",")
+}
+
+// bindInto mounts m onto m.Target inside root: a bind of m.Source, or a
+// tmpfs. The target is made, and resolved, beneath root (os.Root): a
+// symbolic link in the image cannot send a volume elsewhere.
+func bindInto(root string, m Mount, mountLabel string) error {
 	r, err := os.OpenRoot(root)
 	if err != nil {
 		return err
@@ -141,22 +172,29 @@ func bindInto(root string, m Mount) error {
 	} else if err := r.MkdirAll(rel, 0o755); err != nil {
 		return fmt.Errorf("volume %s: %w", m.Target, err)
 	}
-	onTarget := func(flags uintptr, source string) error {
+	onTarget := func(flags uintptr, source, fstype, data string) error {
 		f, err := r.OpenFile(rel, unix.O_PATH, 0)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		return unix.Mount(source, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), "", flags, "")
+		return unix.Mount(source, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), fstype, flags, data)
 	}
-	if err := onTarget(unix.MS_BIND|unix.MS_REC, m.Source); err != nil {
+	if m.Tmpfs {
+		flags, data := tmpfsOptions(m.Data)
+		if err := onTarget(flags, "tmpfs", "tmpfs", label.FormatMountLabel(data, mountLabel)); err != nil {
+			return fmt.Errorf("tmpfs on %s: %w", m.Target, err)
+		}
+		return nil
+	}
+	if err := onTarget(unix.MS_BIND|unix.MS_REC, m.Source, "", ""); err != nil {
 		return fmt.Errorf("mount %s on %s: %w (does %s exist on the host?)", m.Source, m.Target, err, m.Source)
 	}
 	if !m.ReadOnly {
 		return nil
 	}
 	// A new descriptor: the old one names the directory under the mount.
-	if err := onTarget(unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+	if err := onTarget(unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "", "", ""); err != nil {
 		return fmt.Errorf("make %s read-only: %w", m.Target, err)
 	}
 	return nil

@@ -168,8 +168,7 @@ func (l *Launch) Started() error {
 }
 
 // Release lets a container's first process go on, and returns once it
-// has executed its program, or died trying (its exit status then says
-// why).
+// has executed its program, or a StartError when it could not.
 func (l *Launch) Release() error {
 	if l.syncW == nil {
 		return nil
@@ -181,12 +180,25 @@ func (l *Launch) Release() error {
 		return fmt.Errorf("runtime: release the container's process: %w", err)
 	}
 	if l.execR != nil {
-		io.Copy(io.Discard, l.execR)
+		b, _ := io.ReadAll(io.LimitReader(l.execR, 64<<10))
 		l.execR.Close()
 		l.execR = nil
+		if len(b) > 0 {
+			return &StartError{Code: int(b[0]), Message: string(b[1:])}
+		}
 	}
 	return nil
 }
+
+// StartError is why a container's first process did not run its program:
+// the status it exits with (125, 126 or 127) and the reason, as Docker's
+// runtime reports a failed start.
+type StartError struct {
+	Code    int
+	Message string
+}
+
+func (e *StartError) Error() string { return e.Message }
 
 // Close releases what the launch still holds; a held process that was
 // never released ends with an error of its own.

@@ -24,6 +24,20 @@ type Spec struct {
 	// HostNetwork shares the host's network namespace (--network host);
 	// otherwise the container gets one of its own.
 	HostNetwork bool
+	// Init is a host program (tini) copied into the container as
+	// /dev/docker-init (so ps shows Docker's name), to run as its first
+	// process (--init): the engine puts it in front of the command.
+	Init string
+}
+
+// InitPath is where an init (Spec.Init) is in the container.
+const InitPath = "/dev/docker-init"
+
+// Rlimit is one resource limit (--ulimit), by its name: nofile, nproc,
+// core...
+type Rlimit struct {
+	Name       string
+	Soft, Hard uint64
 }
 
 // Root is the container's root filesystem: a block device mounted in the
@@ -58,6 +72,8 @@ type Process struct {
 	// Seccomp is the profile installed just before exec; nil is
 	// unconfined.
 	Seccomp *specs.LinuxSeccomp
+	// Rlimits are set before the exec.
+	Rlimits []Rlimit
 	// OOMScoreAdj is the process's /proc/self/oom_score_adj: the engine
 	// runs at a score the OOM killer avoids, which its children would
 	// otherwise inherit.

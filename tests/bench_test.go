@@ -308,3 +308,43 @@ func BenchmarkSELinux(b *testing.B) {
 		b.ReportMetric(float64(fi.Size())/(1<<20), "initramfs-MiB")
 	}
 }
+
+// BenchmarkDockerCLI measures Debian's unmodified Docker CLI against
+// berth beside berth's own CLI: docker run --rm busybox true, and docker
+// ps -a with 50 containers.
+func BenchmarkDockerCLI(b *testing.B) {
+	docker := filepath.Join(shared.build, "docker-cli", "docker")
+	initrd := buildImageWith(b, "testdata/guest.toml", false, map[string]string{"/usr/local/bin/docker": docker})
+	vm := boot(b, initrd, `berth: ready`, qemu.Options{CPUs: 2, MemoryMB: 1536})
+	const env = "DOCKER_HOST=unix:///run/berth.sock "
+	seconds := func(command string) float64 {
+		out := run(b, vm, `time -f %e `+command+` 2>&1 >/dev/null | tail -n 1`)
+		sec, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
+		if err != nil {
+			b.Fatalf("%s: %q", command, out)
+		}
+		return sec
+	}
+	// One of each first: the binaries' pages in the page cache.
+	seconds(env + "/usr/local/bin/docker run --rm busybox true")
+	seconds("berth run --rm busybox true")
+	var dockerRun, berthRun float64
+	for range b.N {
+		dockerRun += seconds(env + "/usr/local/bin/docker run --rm busybox true")
+		berthRun += seconds("berth run --rm busybox true")
+	}
+	run(b, vm, "for i in $(seq 50); do berth create busybox true >/dev/null || exit 1; done")
+	var dockerPs, berthPs float64
+	for range b.N {
+		dockerPs += seconds(env + "/usr/local/bin/docker ps -a")
+		berthPs += seconds("berth ps -a")
+	}
+	n := float64(b.N)
+	b.ReportMetric(dockerRun*1000/n, "docker-run-rm-ms")
+	b.ReportMetric(berthRun*1000/n, "berth-run-rm-ms")
+	b.ReportMetric(dockerPs*1000/n, "docker-ps-50-ms")
+	b.ReportMetric(berthPs*1000/n, "berth-ps-50-ms")
+	if err := vm.Poweroff(30 * time.Second); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -58,8 +58,8 @@ func TestBuildWorkflow(t *testing.T) {
 	writeGuestFile(t, vm, "/root/site/Dockerfile", siteDockerfile)
 	run(t, vm, "cd /root/site && echo extra > extra.txt && mkdir -p t/sub && echo intar > t/sub/a.txt && tar -cf files.tar -C t sub && rm -r t")
 	out := run(t, vm, "berth build -t www:v1 /root/site")
-	for _, want := range []string{"Sending build context to berth", "Step 1 : FROM busybox", "Step 5 : RUN mkdir -p $PAGE_DIR",
-		" ---> Running in ", "Removing intermediate container ", "Step 11 : ENTRYPOINT [\"httpd\", \"-f\"]", "Step 12 : CMD"} {
+	for _, want := range []string{"Sending build context to berth", "Step 1/12 : FROM busybox", "Step 5/12 : RUN mkdir -p $PAGE_DIR",
+		" ---> Running in ", "Removing intermediate container ", "Step 11/12 : ENTRYPOINT [\"httpd\", \"-f\"]", "Step 12/12 : CMD"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("build output lacks %q:\n%s", want, out)
 		}
@@ -92,13 +92,14 @@ func TestBuildWorkflow(t *testing.T) {
 			t.Errorf("--no-cache used the cache:\n%s", out)
 		}
 		// rmi takes the steps' images of that build with it, as Docker's
-		// does: the ten it made (FROM and ARG make none).
+		// does: the ten it made (FROM and ARG make none), and says
+		// Deleted for each image and for each layer it released.
 		before := run(t, vm, "berth images -a -q | wc -l")
 		out = run(t, vm, "berth rmi www:hi")
 		after := run(t, vm, "berth images -a -q | wc -l")
 		b, _ := strconv.Atoi(before)
 		a, _ := strconv.Atoi(after)
-		if n := strings.Count(out, "Deleted: "); n != 10 || b-a != 10 {
+		if n := strings.Count(out, "Deleted: "); n < 10 || b-a != 10 {
 			t.Errorf("rmi www:hi deleted %d images (%s to %s listed with -a), want 10:\n%s", n, before, after, out)
 		}
 		if out := run(t, vm, "berth build -t www:v1 /root/site"); strings.Count(out, "Using cache") != 10 {
@@ -137,9 +138,9 @@ func TestBuildWorkflow(t *testing.T) {
 		if err != nil || code != 1 || !strings.Contains(out, "about to fail") || !strings.Contains(out, "The command '/bin/sh -c echo about to fail && false' returned a non-zero code: 1") {
 			t.Errorf("a failing RUN: status %d (%v):\n%s", code, err, out)
 		}
-		writeGuestFile(t, vm, "/root/bad2/Dockerfile", "FROM busybox\n\nHEALTHCHECK CMD true\n")
+		writeGuestFile(t, vm, "/root/bad2/Dockerfile", "FROM busybox\n\nONBUILD RUN true\n")
 		out, code, err = vm.Run("berth build /root/bad2", cmdTimeout)
-		if err != nil || code != 1 || !strings.Contains(out, "Dockerfile line 3: HEALTHCHECK is not supported") {
+		if err != nil || code != 1 || !strings.Contains(out, "Dockerfile line 3: ONBUILD is not supported") {
 			t.Errorf("an unsupported instruction: status %d (%v):\n%s", code, err, out)
 		}
 	})
@@ -185,13 +186,18 @@ func TestBuildWorkflow(t *testing.T) {
 		run(t, vm2, "berth run -d --name www2 -p 8081:80 site:imported")
 		eventually(t, vm2, "wget -q -O - http://127.0.0.1:8081/ 2>&1", cmdTimeout, func(s string) bool { return s == "hello from a berth build" })
 
-		out, code, err := vm2.Run("berth rmi www:v1", cmdTimeout)
+		// As Docker's: one of two names only untags; the last name of an
+		// image a container uses is refused.
+		if out := run(t, vm2, "berth rmi www:v1"); out != "Untagged: www:v1" {
+			t.Errorf("rmi of one of two names: %s", out)
+		}
+		out, code, err := vm2.Run("berth rmi site:imported", cmdTimeout)
 		if err != nil || code != 1 || !strings.Contains(out, "container") {
 			t.Errorf("rmi of an image in use: status %d (%v): %s", code, err, out)
 		}
 		run(t, vm2, "berth export www2 > /tmp/rootfs.tar")
 		run(t, vm2, "berth rm -f www2")
-		if out := run(t, vm2, "berth rmi www:v1 site:imported"); !strings.Contains(out, "Untagged: www:v1") || !strings.Contains(out, "Deleted: sha256:"+id) {
+		if out := run(t, vm2, "berth rmi site:imported"); !strings.Contains(out, "Untagged: site:imported") || !strings.Contains(out, "Deleted: sha256:"+id) {
 			t.Errorf("rmi after rm:\n%s", out)
 		}
 		if got := run(t, vm2, "berth images -q | wc -l"); got != "1" {

@@ -61,7 +61,7 @@ func TestDeclaredContainers(t *testing.T) {
 	vm = boot(t, buildImage(t, "testdata/declared-b.toml", false), `berth: ready`, opts)
 	eventually(t, vm, "berth ps -a", time.Minute, func(out string) bool { return up(out) && !strings.Contains(out, "cache") })
 	// Declare reports ghost before it removes cache, which eventually saw.
-	if !regexp.MustCompile(`berth: engine: container ghost: .*no such image: nosuch/image:1`).MatchString(vm.Log()) {
+	if !regexp.MustCompile(`berth: engine: container ghost: .*(?i:no such image): nosuch/image:1`).MatchString(vm.Log()) {
 		t.Errorf("no error on the console for the container whose image is missing")
 	}
 	if id := run(t, vm, "berth inspect -f '{{.Id}}' web"); id == firstID {

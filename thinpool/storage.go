@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"berth/errdefs"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -48,6 +50,9 @@ type Config struct {
 	// the base device, recovery).
 	Log io.Writer
 }
+
+// ErrNoDevice is returned for a thin device the record does not have.
+var ErrNoDevice = errdefs.Kind(errdefs.ErrNotFound, errors.New("no device"))
 
 // Storage is berth's thin pool with its record: every operation takes the
 // lock, re-reads the record, and leaves pool and record in step, so that
@@ -480,7 +485,7 @@ func (s *Storage) Create(name, origin string) error {
 		}
 		o, ok := m.Devices[origin]
 		if !ok {
-			return fmt.Errorf("thinpool: no device %q to snapshot", origin)
+			return fmt.Errorf("thinpool: %w %q to snapshot", ErrNoDevice, origin)
 		}
 		if err := s.checkFreeSpace(); err != nil {
 			return err
@@ -547,7 +552,7 @@ func (s *Storage) backingFree() (uint64, bool) {
 func (s *Storage) Remove(name string) error {
 	return s.locked(func(m *Metadata) error {
 		if _, ok := m.Devices[name]; !ok {
-			return fmt.Errorf("thinpool: no device %q", name)
+			return fmt.Errorf("thinpool: %w %q", ErrNoDevice, name)
 		}
 		if name == BaseDevice {
 			return errors.New("thinpool: the base device is not removed")
@@ -578,7 +583,7 @@ func (s *Storage) Activate(name string) (string, error) {
 func (s *Storage) activateLocked(m *Metadata, name string) (string, error) {
 	d, ok := m.Devices[name]
 	if !ok {
-		return "", fmt.Errorf("thinpool: no device %q", name)
+		return "", fmt.Errorf("thinpool: %w %q", ErrNoDevice, name)
 	}
 	dev, err := s.pool.ActivateThin(s.cfg.Name+"-"+name, d.ID, d.Size/SectorSize)
 	if err != nil {
@@ -741,3 +746,21 @@ func growLoopFile(file string, loop Dev, size int64) error {
 	}
 	return nil
 }
+
+// Device describes the thin device name.
+func (s *Storage) Device(name string) (DeviceInfo, error) {
+	var out DeviceInfo
+	err := s.locked(func(m *Metadata) error {
+		d, ok := m.Devices[name]
+		if !ok {
+			return fmt.Errorf("thinpool: %w: %s", ErrNoDevice, name)
+		}
+		_, active, _ := s.ctl.Info(s.cfg.Name + "-" + name)
+		out = DeviceInfo{Name: name, ID: d.ID, Size: d.Size, Origin: d.Origin, Active: active}
+		return nil
+	})
+	return out, err
+}
+
+// DeviceName is the device-mapper name of thin device name, when active.
+func (s *Storage) DeviceName(name string) string { return s.cfg.Name + "-" + name }

@@ -19,6 +19,7 @@ func main() {
 	flag.StringVar(&opts.Berth, "berth", "build/berth", "static berth binary")
 	flag.StringVar(&opts.Busybox, "busybox", "/bin/busybox", "static busybox (Debian busybox-static)")
 	flag.StringVar(&opts.Mke2fs, "mke2fs", "/sbin/mke2fs", "mke2fs program (Debian e2fsprogs)")
+	flag.StringVar(&opts.Init, "init", "/usr/bin/tini-static", "static init for docker run --init (Debian tini)")
 	flag.StringVar(&opts.Config, "config", "examples/default.toml", "berth.toml to embed")
 	flag.StringVar(&opts.OutDir, "out", "build", "output directory")
 	selinuxSrc := flag.String("selinux-src", "build/selinux-policy", "Debian's SELinux policy packages, unpacked (make deps); the compiled policy goes to OUT/selinux")

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -24,27 +24,14 @@ func TestConfigCheck(t *testing.T) {
 		{[]string{"config", "check"}, 2, "", "usage: berth config check FILE"},
 		{[]string{"config", "check", filepath.Join(dir, "missing.toml")}, 1, "", "no such file"},
 		{[]string{"frobnicate"}, 2, "", `"frobnicate" is not a berth command`},
-		{[]string{"version"}, 0, "berth version " + version, ""},
+		{[]string{"version"}, 0, "berth version " + Version, ""},
 		{[]string{"help"}, 0, "berth config check FILE", ""},
 	} {
 		var out, errb bytes.Buffer
-		code := runCLI(tc.args, &out, &errb)
+		code := Run(tc.args, strings.NewReader(""), &out, &errb)
 		if code != tc.code || !strings.Contains(out.String(), tc.out) || !strings.Contains(errb.String(), tc.error) {
 			t.Errorf("berth %v: status %d, stdout %q, stderr %q; want %d, %q, %q",
 				tc.args, code, out.String(), errb.String(), tc.code, tc.out, tc.error)
-		}
-	}
-}
-
-func TestUnescapeMountPath(t *testing.T) {
-	for in, want := range map[string]string{
-		`/mnt/with\040space`: "/mnt/with space",
-		`/plain`:             "/plain",
-		`/tab\011here`:       "/tab\there",
-		`/end\04`:            `/end\04`,
-	} {
-		if got := unescapeMountPath(in); got != want {
-			t.Errorf("unescapeMountPath(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package api
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"berth/errdefs"
 )
 
 // The fields of POST /containers/create that berth carries out. Docker's
@@ -13,17 +15,20 @@ import (
 // lists that carries a value is refused, naming it: an option berth does
 // not carry out is an error, never silently ignored.
 var (
-	createFields = fieldSet("Hostname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts",
-		"Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir", "Entrypoint", "Labels",
-		"HostConfig", "NetworkingConfig",
+	createFields = fieldSet("Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts",
+		"Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck", "Image", "Volumes", "WorkingDir", "Entrypoint",
+		"Labels", "StopSignal", "StopTimeout", "HostConfig", "NetworkingConfig",
 		// Of the Windows platform, of builds, or of the client alone.
 		"ArgsEscaped", "OnBuild", "Shell")
 	hostConfigFields = fieldSet("Binds", "PortBindings", "PublishAllPorts", "RestartPolicy", "AutoRemove",
-		"Memory", "NanoCpus", "PidsLimit", "CapAdd", "CapDrop", "ReadonlyRootfs", "Links", "Privileged",
-		"SecurityOpt", "Devices", "NetworkMode", "LogConfig",
+		"Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit", "CapAdd", "CapDrop", "ReadonlyRootfs", "Links",
+		"Privileged", "SecurityOpt", "Devices", "NetworkMode", "LogConfig", "Dns", "DnsSearch", "DnsOptions",
+		"ExtraHosts", "Init", "Tmpfs", "Mounts", "Ulimits",
 		// The client's own: the file the CLI writes the id to, and the
 		// size of its terminal.
 		"ContainerIDFile", "ConsoleSize")
+	// updateFields are what POST /containers/{id}/update changes.
+	updateFields = fieldSet("Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit", "RestartPolicy")
 	// defaultValues are values of fields berth does not take that say
 	// what berth does anyway.
 	defaultValues = map[string][]string{
@@ -32,6 +37,8 @@ var (
 		"HostConfig.Isolation":    {`"default"`},
 		"HostConfig.Runtime":      {`"runc"`},
 		"HostConfig.OomScoreAdj":  {`0`},
+		// Docker's CLI sends -1 for "the kernel's default".
+		"HostConfig.MemorySwappiness": {`-1`},
 	}
 	// emptyMeansSomething are fields whose empty list is not their absence:
 	// Docker's CLI sends empty MaskedPaths and ReadonlyPaths for
@@ -52,14 +59,14 @@ func fieldSet(names ...string) map[string]bool {
 func checkCreateFields(body []byte) error {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
-		return fmt.Errorf("%w: bad request body: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: bad request body: %v", errdefs.ErrInvalid, err)
 	}
 	var unsupported []string
 	unsupported = append(unsupported, unsetFields("", top, createFields)...)
 	var hc map[string]json.RawMessage
 	if raw, ok := top["HostConfig"]; ok && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &hc); err != nil {
-			return fmt.Errorf("%w: HostConfig: %v", ErrInvalid, err)
+			return fmt.Errorf("%w: HostConfig: %v", errdefs.ErrInvalid, err)
 		}
 		unsupported = append(unsupported, unsetFields("HostConfig.", hc, hostConfigFields)...)
 	}
@@ -68,7 +75,7 @@ func checkCreateFields(body []byte) error {
 	var nc struct{ EndpointsConfig map[string]json.RawMessage }
 	if raw, ok := top["NetworkingConfig"]; ok && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &nc); err != nil {
-			return fmt.Errorf("%w: NetworkingConfig: %v", ErrInvalid, err)
+			return fmt.Errorf("%w: NetworkingConfig: %v", errdefs.ErrInvalid, err)
 		}
 		for name, ep := range nc.EndpointsConfig {
 			var v any
@@ -81,7 +88,7 @@ func checkCreateFields(body []byte) error {
 		return nil
 	}
 	sort.Strings(unsupported)
-	return fmt.Errorf("%w: berth does not support %s; leave it out", ErrInvalid, strings.Join(unsupported, ", "))
+	return fmt.Errorf("%w: berth does not support %s; leave it out", errdefs.ErrInvalid, strings.Join(unsupported, ", "))
 }
 
 // unsetFields lists the fields of obj outside known that carry a value.
@@ -138,4 +145,19 @@ func isZero(v any) bool {
 		return true
 	}
 	return false
+}
+
+// checkUpdateFields refuses an update that sets a resource berth does not
+// carry out.
+func checkUpdateFields(body []byte) error {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return fmt.Errorf("%w: bad request body: %v", errdefs.ErrInvalid, err)
+	}
+	unsupported := unsetFields("", top, updateFields)
+	if len(unsupported) == 0 {
+		return nil
+	}
+	sort.Strings(unsupported)
+	return fmt.Errorf("%w: berth does not update %s; it updates memory, memory-swap, cpus, cpu-shares, pids-limit and restart", errdefs.ErrInvalid, strings.Join(unsupported, ", "))
 }
