@@ -374,7 +374,7 @@ func TestPauseWhileExecing(t *testing.T) {
 	}()
 	done := make(chan error, 1)
 	go func() {
-		for range 30 {
+		for range 8 {
 			if err := e.ContainerPause(c.Id); err != nil {
 				done <- err
 				return

@@ -1,4 +1,5 @@
 // Package engine is berth's container engine: images on thin snapshots,
-// isolated containers, their lifecycle and state, and the Docker-shaped
-// HTTP API on /run/berth.sock. See ../shared/DESIGN.md, "Engine".
+// the builder, isolated containers, their lifecycle and state; the api
+// package serves it as the Docker Engine API on /run/berth.sock. See
+// docs/design.md, "Engine and API".
 package engine

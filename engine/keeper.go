@@ -11,7 +11,7 @@ import (
 )
 
 // The keeper lets running containers outlive a crash of the engine, as
-// DESIGN.md asks: PID 1 holds, for every run, the container's pid and the
+// docs/design.md says: PID 1 holds, for every run, the container's pid and the
 // engine's ends of its output streams (log pipes or pty). Those ends stay
 // open while no engine runs, so the container does not get EPIPE or a
 // hangup, and its output waits in the pipe. A container whose engine died

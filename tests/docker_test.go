@@ -123,6 +123,7 @@ func TestDockerWorkflow(t *testing.T) {
 			t.Errorf("rmi of a tag: %q", out)
 		}
 	})
+	t.Run("interactive", func(t *testing.T) { interactiveSession(t, vm) })
 	if err := vm.Poweroff(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}

@@ -69,16 +69,3 @@ func runGuestTests(t *testing.T, bins []string, env string, drives []qemu.Drive,
 	}
 	return all.String()
 }
-
-// TestThinpoolInGuest runs the thin pool's guest tests on two virtual
-// disks: a 2 GiB data disk and a 64 MiB metadata disk.
-func TestThinpoolInGuest(t *testing.T) {
-	t.Parallel()
-	bin := guestTestBinary(t, "berth/thinpool")
-	drives := []qemu.Drive{
-		{Path: sparseDisk(t, "data.img", 2<<30), Serial: "data"},
-		{Path: sparseDisk(t, "meta.img", 64<<20), Serial: "meta"},
-	}
-	out := runGuestTests(t, []string{bin}, "BERTH_TEST_DATA=/dev/vda BERTH_TEST_META=/dev/vdb", drives, 5*time.Minute)
-	t.Logf("guest output:\n%s", out)
-}

@@ -42,14 +42,13 @@ func statusAfter(t *testing.T, vm *qemu.VM, want int) {
 	}
 }
 
-// TestInteractive covers what needs the console's terminal or a stream
-// both ways: run -i -t, detaching and attach, exec in all its forms,
-// stdin with run -i and start -a -i, link variables, and an engine that
-// crashes and re-adopts the containers that still run.
-func TestInteractive(t *testing.T) {
-	t.Parallel()
-	initrd := buildImage(t, "testdata/guest.toml", false)
-	vm := boot(t, initrd, `berth: ready`, qemu.Options{})
+// interactiveSession covers what needs the console's terminal or a
+// stream both ways: run -i -t, detaching and attach, exec in all its
+// forms, stdin with run -i and start -a -i, link variables, and an engine
+// that crashes and re-adopts the containers that still run. It runs in
+// TestDockerWorkflow's guest (a boot costs seconds of emulation), last:
+// it leaves the engine restarted.
+func interactiveSession(t *testing.T, vm *qemu.VM) {
 	run(t, vm, "mkdir -p /var/lib/berth/www && echo page > /var/lib/berth/www/index.html")
 	run(t, vm, "berth run -d -p 8080:8000 --name web -w /www -v /var/lib/berth/www:/www:z busybox httpd -f -p 8000")
 
