@@ -4,6 +4,7 @@ package tests
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -316,11 +317,12 @@ func BenchmarkDockerCLI(b *testing.B) {
 	docker := filepath.Join(shared.build, "docker-cli", "docker")
 	initrd := buildImageWith(b, "testdata/guest.toml", false, map[string]string{"/usr/local/bin/docker": docker})
 	vm := boot(b, initrd, `berth: ready`, qemu.Options{CPUs: 2, MemoryMB: 1536})
-	const env = "DOCKER_HOST=unix:///run/berth.sock "
+	const env = "env DOCKER_HOST=unix:///run/berth.sock "
 	seconds := func(command string) float64 {
-		out := run(b, vm, `time -f %e `+command+` 2>&1 >/dev/null | tail -n 1`)
-		sec, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
-		if err != nil {
+		out := run(b, vm, `time -f '%x %e' `+command+` 2>&1 >/dev/null | tail -n 1`)
+		var status int
+		var sec float64
+		if _, err := fmt.Sscanf(out, "%d %g", &status, &sec); err != nil || status != 0 {
 			b.Fatalf("%s: %q", command, out)
 		}
 		return sec
