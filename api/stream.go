@@ -1,18 +1,14 @@
 package api
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
-
-	"berth/errdefs"
 )
 
 // The streams of Docker's multiplexed stream.
@@ -136,29 +132,4 @@ func (p *progress) send(m JSONMessage) {
 
 func (p *progress) fail(err error) {
 	p.send(JSONMessage{Error: err.Error(), ErrorDetail: &ErrorDetail{Message: err.Error()}})
-}
-
-// JSONMessages prints a progress stream and returns the error one of its
-// messages carries.
-func JSONMessages(r io.Reader, w io.Writer) error {
-	dec := json.NewDecoder(bufio.NewReader(r))
-	for {
-		var m JSONMessage
-		if err := dec.Decode(&m); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if m.Error != "" {
-			return errdefs.Kind(errdefs.ErrUnavailable, fmt.Errorf("%s", m.Error))
-		}
-		io.WriteString(w, m.Stream)
-		if m.Status != "" {
-			if m.ID != "" {
-				fmt.Fprintf(w, "%s: %s\n", m.ID, m.Status)
-			} else {
-				fmt.Fprintln(w, m.Status)
-			}
-		}
-	}
 }
