@@ -83,6 +83,8 @@ func TestParseMount(t *testing.T) {
 		{in: "type=bind,source=/a,target=/b,readonly", want: mount.Mount{Type: mount.TypeBind, Source: "/a", Target: "/b", ReadOnly: true}},
 		{in: "src=vol,dst=/data", want: mount.Mount{Type: mount.TypeVolume, Source: "vol", Target: "/data"}},
 		{in: "type=tmpfs,destination=/t,tmpfs-size=1m", want: mount.Mount{Type: mount.TypeTmpfs, Target: "/t", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 1 << 20}}},
+		{in: "src=vol,dst=/data,volume-label=k=v,volume-label=bare", want: mount.Mount{Type: mount.TypeVolume, Source: "vol", Target: "/data",
+			VolumeOptions: &mount.VolumeOptions{Labels: map[string]string{"k": "v", "bare": ""}}}},
 		{in: "type=bind,source=/a,target=/b,ro=maybe", err: "invalid value for ro"},
 		{in: "type=bind,nosuch=1,target=/b", err: "nosuch"},
 	} {

@@ -483,10 +483,7 @@ func buildVerb(e *env, args []string) int {
 		}
 		o.BuildArgs[k] = &v
 	}
-	for _, l := range labels {
-		k, v, _ := strings.Cut(l, "=")
-		o.Labels[k] = v
-	}
+	addKeyValues(o.Labels, labels)
 	context, dockerfile, err := buildContext(f.Arg(0), file, e.stdin)
 	if err != nil {
 		return e.fail(1, err)

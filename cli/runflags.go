@@ -146,12 +146,8 @@ func (c *createFlags) request(f *flags) (*container.Config, *container.HostConfi
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, l := range labels {
-		k, v, _ := strings.Cut(l, "=")
-		if cfg.Labels == nil {
-			cfg.Labels = map[string]string{}
-		}
-		cfg.Labels[k] = v
+	if len(labels) > 0 {
+		cfg.Labels = addKeyValues(map[string]string{}, labels)
 	}
 	for _, o := range c.securityOpt {
 		o, err := securityOpt(o)
@@ -313,6 +309,16 @@ func parseRestart(s string) (container.RestartPolicy, error) {
 		return p, fmt.Errorf("invalid restart policy format: no such policy: %s", name)
 	}
 	return p, nil
+}
+
+// addKeyValues adds KEY=VALUE flags (--label, --opt) to m, a KEY alone
+// with an empty value, and returns m.
+func addKeyValues(m map[string]string, list []string) map[string]string {
+	for _, kv := range list {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
 }
 
 // readEnv reads --env-file files, then -e values, as Docker's CLI: NAME
@@ -501,11 +507,7 @@ func parseMount(s string) (mount.Mount, error) {
 		if m.VolumeOptions == nil {
 			m.VolumeOptions = &mount.VolumeOptions{}
 		}
-		m.VolumeOptions.Labels = map[string]string{}
-		for _, l := range volumeLabels {
-			k, v, _ := strings.Cut(l, "=")
-			m.VolumeOptions.Labels[k] = v
-		}
+		m.VolumeOptions.Labels = addKeyValues(map[string]string{}, volumeLabels)
 	}
 	return m, nil
 }

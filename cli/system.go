@@ -441,14 +441,8 @@ func volumeCreateVerb(e *env, args []string) int {
 		return e.fail(1, err)
 	}
 	o := volume.CreateOptions{Name: name, Driver: driver, Labels: map[string]string{}, DriverOpts: map[string]string{}}
-	for _, l := range labels {
-		k, v, _ := strings.Cut(l, "=")
-		o.Labels[k] = v
-	}
-	for _, kv := range opts {
-		k, v, _ := strings.Cut(kv, "=")
-		o.DriverOpts[k] = v
-	}
+	addKeyValues(o.Labels, labels)
+	addKeyValues(o.DriverOpts, opts)
 	v, err := e.client.VolumeCreate(e.ctx, o)
 	if err != nil {
 		return e.fail(1, err)

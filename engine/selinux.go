@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"berth/errdefs"
@@ -55,7 +56,8 @@ func (e *Engine) relabel(c *Container) error {
 		if m.Type == mount.TypeTmpfs {
 			continue
 		}
-		shared, private := strings.Contains(m.Mode, "z"), strings.Contains(m.Mode, "Z") || m.Type == "volume"
+		opts := strings.Split(m.Mode, ",")
+		shared, private := slices.Contains(opts, "z"), slices.Contains(opts, "Z") || m.Type == "volume"
 		if !shared && !private {
 			continue
 		}
