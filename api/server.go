@@ -31,9 +31,6 @@ const (
 	MinVersion = "1.24"
 )
 
-// SocketPath is where the engine serves the API.
-const SocketPath = "/run/berth.sock"
-
 // Backend is everything the API asks of the engine.
 type Backend interface {
 	ContainerBackend

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"berth/api"
+	"berth/hostpath"
 )
 
 // Version and Commit are berth's, set by the binary that runs the CLI.
@@ -59,7 +60,7 @@ const HostEnv = "BERTH_HOST"
 func newClient() (*client.Client, error) {
 	host := os.Getenv(HostEnv)
 	if host == "" {
-		host = "unix://" + api.SocketPath
+		host = "unix://" + hostpath.APISocket
 	}
 	return client.NewClientWithOpts(client.WithHost(host), client.WithVersion(api.Version))
 }

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/config"
+	"berth/hostpath"
 	"berth/thinpool"
 )
 
@@ -23,7 +24,7 @@ func storageVerb(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, usage)
 		return 2
 	}
-	c, err := config.Load(config.ActivePath)
+	c, err := config.Load(hostpath.ActiveConfig)
 	if err != nil {
 		return e.fail(1, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/docker/go-units"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
@@ -103,7 +104,7 @@ func historyVerb(e *env, args []string) int {
 		for _, h := range hist {
 			id := h.ID
 			if !noTrunc && id != "<missing>" {
-				id = shortID(id)
+				id = stringid.TruncateID(id)
 			}
 			fmt.Fprintln(e.stdout, id)
 		}
@@ -115,7 +116,7 @@ func historyVerb(e *env, args []string) int {
 		id, by := h.ID, strings.ReplaceAll(h.CreatedBy, "\t", " ")
 		if !noTrunc {
 			if id != "<missing>" {
-				id = shortID(id)
+				id = stringid.TruncateID(id)
 			}
 			by = ellipsis(by, 45)
 		}

@@ -9,20 +9,12 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/docker/go-units"
 )
 
 // This file is the rows of docker ps and docker images as their
 // templates see them: the fields of Docker's formatter, by its names.
-
-// shortID is the 12-digit form of an id, without its sha256: prefix.
-func shortID(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
 
 // since is how long ago t was, as Docker words it ("5 minutes ago").
 func since(t time.Time) string { return units.HumanDuration(time.Now().UTC().Sub(t)) + " ago" }
@@ -40,7 +32,7 @@ func (r containerRow) MarshalJSON() ([]byte, error) { return fieldsJSON(r) }
 
 func (r containerRow) ID() string {
 	if r.trunc {
-		return shortID(r.c.ID)
+		return stringid.TruncateID(r.c.ID)
 	}
 	return r.c.ID
 }
@@ -63,7 +55,7 @@ func (r containerRow) Image() string {
 		img = "<no image>"
 	}
 	if r.trunc && strings.HasPrefix(img, "sha256:") {
-		return shortID(img)
+		return stringid.TruncateID(img)
 	}
 	return img
 }
@@ -224,7 +216,7 @@ func (r imageRow) MarshalJSON() ([]byte, error) { return fieldsJSON(r) }
 
 func (r imageRow) ID() string {
 	if r.trunc {
-		return shortID(r.img.ID)
+		return stringid.TruncateID(r.img.ID)
 	}
 	return r.img.ID
 }

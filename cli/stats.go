@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/docker/go-units"
 )
 
@@ -24,7 +25,7 @@ func (r statsRow) MarshalJSON() ([]byte, error) { return fieldsJSON(r) }
 
 func (r statsRow) ID() string {
 	if r.trunc {
-		return shortID(r.id)
+		return stringid.TruncateID(r.id)
 	}
 	return r.id
 }

@@ -21,11 +21,13 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/docker/go-units"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"berth/api"
+	"berth/hostpath"
 )
 
 func versionVerb(e *env, args []string) int {
@@ -532,7 +534,7 @@ func networkLsVerb(e *env, args []string) int {
 	for _, n := range list {
 		id := n.ID
 		if !noTrunc {
-			id = shortID(id)
+			id = stringid.TruncateID(id)
 		}
 		if quiet {
 			fmt.Fprintln(tw, id)
@@ -586,13 +588,10 @@ func networkPruneVerb(e *env, args []string) int {
 // ConfigDirEnv names the directory of the CLI's credentials file.
 const ConfigDirEnv = "BERTH_CONFIG"
 
-// DefaultConfigDir is where the CLI keeps its credentials: the state disk.
-const DefaultConfigDir = "/var/lib/berth/cli"
-
 func credentialsPath() string {
 	dir := os.Getenv(ConfigDirEnv)
 	if dir == "" {
-		dir = DefaultConfigDir
+		dir = hostpath.CLIConfig
 	}
 	return filepath.Join(dir, "config.json")
 }

@@ -180,16 +180,6 @@ type Container struct {
 	User     string   `toml:"user"`
 }
 
-// AppliancePath is where a booted appliance finds the config built into
-// it; ActivePath is the config in force (the built-in one, or the one from
-// the kernel command line or a config drive that overrides it), and
-// SourcePath says where that came from.
-const (
-	AppliancePath = "/etc/berth/berth.toml"
-	ActivePath    = "/run/berth/berth.toml"
-	SourcePath    = "/run/berth/config-source"
-)
-
 // Defaults, as documented in docs/config.md.
 const (
 	DefaultHostname      = "berth"

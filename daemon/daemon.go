@@ -6,14 +6,11 @@
 package daemon
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -21,15 +18,11 @@ import (
 	"berth/api"
 	"berth/config"
 	"berth/engine"
-	"berth/image"
+	"berth/hostpath"
 	"berth/netconf"
 	"berth/runtime"
 	"berth/thinpool"
 )
-
-// DockerSocket is where Docker's daemon answers, and tools look for it
-// first: it leads to berth's socket.
-const DockerSocket = "/run/docker.sock"
 
 // Run is the engine process: it owns images and containers and
 // serves the API. PID 1 starts it in a mount namespace of its own, so the
@@ -41,7 +34,7 @@ func Run(version string) int {
 		logf("make mounts private: %v", err)
 		return 1
 	}
-	c, err := config.Load(config.ActivePath)
+	c, err := config.Load(hostpath.ActiveConfig)
 	if err != nil {
 		logf("%v", err)
 		return 1
@@ -51,7 +44,7 @@ func Run(version string) int {
 		logf("%v", err)
 		return 1
 	}
-	network, err := netconf.Open(c.Bridge, config.NetworkDir)
+	network, err := netconf.Open(c.Bridge, hostpath.Network)
 	if err != nil {
 		logf("%v", err)
 		return 1
@@ -64,7 +57,7 @@ func Run(version string) int {
 	reaper := engine.NewChildReaper()
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT)
-	opts := engine.Options{Version: version, InitBinary: image.InitBinary, StateDir: config.StateDir, RunDir: "/run/berth", Storage: st, Network: network, Reaper: reaper, Log: os.Stdout,
+	opts := engine.Options{Version: version, InitBinary: hostpath.InitBinary, StateDir: hostpath.State, RunDir: hostpath.Run, Storage: st, Network: network, Reaper: reaper, Log: os.Stdout,
 		Transport: engine.ProxyTransport(c.Network), Runtime: rt,
 		LogMaxSize: int64(*c.Engine.LogMaxSize), LogMaxFiles: c.Engine.LogMaxFile}
 	if fd, err := strconv.Atoi(os.Getenv(engine.KeeperFDEnv)); err == nil {
@@ -79,14 +72,16 @@ func Run(version string) int {
 	}
 	// Bundled images are loaded before the API answers, so that the host
 	// is ready only once they are there.
-	loadBundledImages(e, logf)
+	if err := e.Images.LoadBundled(hostpath.BundledImages, linePrefixer{w: os.Stdout, prefix: "berth: engine: "}); err != nil {
+		logf("%v", err)
+	}
 	// Docker's own address too, where tools look first.
-	os.Remove(DockerSocket)
-	if err := os.Symlink(api.SocketPath, DockerSocket); err != nil {
-		logf("%s: %v", DockerSocket, err)
+	os.Remove(hostpath.DockerSocket)
+	if err := os.Symlink(hostpath.APISocket, hostpath.DockerSocket); err != nil {
+		logf("%s: %v", hostpath.DockerSocket, err)
 	}
 	go func() {
-		if err := api.NewServer(e, version).Serve(api.SocketPath); err != nil {
+		if err := api.NewServer(e, version).Serve(hostpath.APISocket); err != nil {
 			logf("%v", err)
 			os.Exit(1)
 		}
@@ -133,40 +128,6 @@ func stopAll(e *engine.Engine, grace time.Duration, reaper *engine.Reaper, signa
 			reaper.ReapAll()
 		}
 	}
-}
-
-// loadBundledImages loads the images the appliance carries, once: a
-// bundle loaded before (same name, same content) is not loaded again.
-func loadBundledImages(e *engine.Engine, logf func(string, ...any)) {
-	record := filepath.Join(config.StateDir, "images", "bundled.json")
-	done := map[string]string{}
-	if b, err := os.ReadFile(record); err == nil {
-		json.Unmarshal(b, &done)
-	}
-	files, _ := filepath.Glob(filepath.Join(image.BundledImagesDir, "*.tar"))
-	for _, f := range files {
-		sum, err := bundleSum(f)
-		if err != nil || done[filepath.Base(f)] == sum {
-			continue
-		}
-		logf("loading bundled image %s", filepath.Base(f))
-		if _, err := e.Images.LoadArchive(f, linePrefixer{w: os.Stdout, prefix: "berth: engine: "}); err != nil {
-			logf("%v", err)
-			continue
-		}
-		done[filepath.Base(f)] = sum
-		b, _ := json.Marshal(done)
-		os.WriteFile(record, b, 0o600)
-	}
-}
-
-// bundleSum is the digest of a bundled image: the one the build wrote
-// beside it, else computed.
-func bundleSum(path string) (string, error) {
-	if b, err := os.ReadFile(path + ".sha256"); err == nil {
-		return strings.TrimSpace(string(b)), nil
-	}
-	return image.FileSHA256(path)
 }
 
 // startContainers makes the declared containers real, then starts, after

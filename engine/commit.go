@@ -5,44 +5,18 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
+	"berth/archive"
+	"berth/builder"
 	"berth/errdefs"
+	"berth/imagestore"
+	"berth/runtime"
 )
-
-// changeInstructions are the Dockerfile instructions docker commit and
-// docker import take as --change.
-var changeInstructions = map[string]bool{"cmd": true, "entrypoint": true, "env": true, "expose": true, "healthcheck": true,
-	"label": true, "stopsignal": true, "user": true, "volume": true, "workdir": true}
-
-// applyChanges applies --change instructions ("CMD ["app"]", "ENV A=b")
-// to an image's config.
-func applyChanges(cfg *v1.ConfigFile, changes []string) error {
-	b := &builder{configOnly: true, image: Image{Config: cfg}, args: map[string]string{}, lex: shell.NewLex('\\')}
-	for _, ch := range changes {
-		res, err := parser.Parse(strings.NewReader(ch))
-		if err != nil {
-			return errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("--change %q: %w", ch, err))
-		}
-		for _, n := range res.AST.Children {
-			n.Value = strings.ToLower(n.Value)
-			if !changeInstructions[n.Value] {
-				return errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("%s is not a valid change command", strings.ToUpper(n.Value)))
-			}
-			if err := dispatchers[n.Value](b, n); err != nil {
-				return errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("--change %q: %w", ch, err))
-			}
-		}
-	}
-	return nil
-}
 
 // imageConfig is a container's config as an image's: what docker commit
 // keeps of it.
@@ -85,7 +59,7 @@ func overlayConfig(base *v1.Config, over *container.Config) {
 			base.Cmd = nil
 		}
 	}
-	base.Env = mergeEnv(base.Env, o.Env)
+	base.Env = runtime.MergeEnv(base.Env, o.Env)
 	if o.Healthcheck != nil {
 		base.Healthcheck = o.Healthcheck
 	}
@@ -116,7 +90,7 @@ func (e *Engine) ContainerCommit(ref string, o container.CommitOptions) (string,
 	}
 	var tag string
 	if o.Reference != "" {
-		if tag, err = NormalizeRef(o.Reference); err != nil || strings.Contains(tag, "@") {
+		if tag, err = imagestore.NormalizeRef(o.Reference); err != nil || strings.Contains(tag, "@") {
 			return "", errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("invalid reference format: %s", o.Reference))
 		}
 	}
@@ -127,7 +101,7 @@ func (e *Engine) ContainerCommit(ref string, o container.CommitOptions) (string,
 	cfg := img.Config.DeepCopy()
 	cfg.Config = imageConfig(c.Config)
 	overlayConfig(&cfg.Config, o.Config)
-	if err := applyChanges(cfg, o.Changes); err != nil {
+	if err := builder.ApplyChanges(cfg, o.Changes); err != nil {
 		return "", err
 	}
 	if c.State.Running && !c.State.Paused && o.Pause {
@@ -135,12 +109,12 @@ func (e *Engine) ContainerCommit(ref string, o container.CommitOptions) (string,
 			defer e.ContainerUnpause(c.Id)
 		}
 	}
-	layer, err := os.CreateTemp(filepath.Join(e.Images.dir, "mnt"), "commit-")
+	layer, err := e.Images.TempFile("commit-")
 	if err != nil {
 		return "", err
 	}
 	defer os.Remove(layer.Name())
-	err = e.withRoot(c, true, func(lower, root string) error { return writeDiff(layer, lower, root, runtimeMade) })
+	err = e.withRoot(c, true, func(lower, root string) error { return archive.WriteDiff(layer, lower, root, runtime.Made) })
 	if cerr := layer.Close(); err == nil {
 		err = cerr
 	}
@@ -151,11 +125,13 @@ func (e *Engine) ContainerCommit(ref string, o container.CommitOptions) (string,
 	cfg.Created = v1.Time{Time: now}
 	cfg.Author, cfg.Container, cfg.DockerVersion = o.Author, c.Id, ""
 	cfg.History = append(cfg.History, v1.History{Created: cfg.Created, Author: o.Author, CreatedBy: commandLine(c), Comment: o.Comment})
-	id, err := e.Images.addLayerFile(cfg, layer.Name())
+	id, err := e.Images.AddLayerFile(cfg, layer.Name())
 	if err != nil {
 		return "", err
 	}
-	e.Images.setParent(id, img.ID)
+	if err := e.Images.SetParent(id, img.ID); err != nil {
+		return "", err
+	}
 	if tag != "" {
 		if err := e.Images.Tag(id, tag); err != nil {
 			return "", err
@@ -169,14 +145,14 @@ func (e *Engine) ContainerCommit(ref string, o container.CommitOptions) (string,
 // filesystem tar r, with the changes applied to its config.
 func (e *Engine) ImageImport(r io.Reader, ref string, changes []string, message string, progress io.Writer) (string, error) {
 	if ref != "" {
-		norm, err := NormalizeRef(ref)
+		norm, err := imagestore.NormalizeRef(ref)
 		if err != nil || strings.Contains(norm, "@") {
 			return "", errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("invalid reference format: %s", ref))
 		}
 		ref = norm
 	}
 	edit := func(cfg *v1.ConfigFile) error {
-		if err := applyChanges(cfg, changes); err != nil {
+		if err := builder.ApplyChanges(cfg, changes); err != nil {
 			return err
 		}
 		if message == "" {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"math/big"
 	"strings"
@@ -76,21 +75,6 @@ func networkMode(hc *container.HostConfig) string {
 		return "bridge"
 	}
 	return string(hc.NetworkMode)
-}
-
-// newID returns a random 64-hex-digit id.
-func newID() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// ShortID is the 12-digit form of an id that docker ps shows.
-func ShortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // Names are made as Docker makes them: an adjective and a notable

@@ -14,10 +14,13 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/opencontainers/selinux/go-selinux/label"
 	"golang.org/x/sys/unix"
 
+	"berth/archive"
 	"berth/errdefs"
+	"berth/runtime"
 )
 
 // This file is what the engine does in a container's filesystem from the
@@ -34,7 +37,7 @@ func (e *Engine) withRoot(c Container, lower bool, f func(lower, root string) er
 	if c.State.Running {
 		flags, label = 0, c.MountLabel
 	}
-	root, unmount, err := e.Images.mountLabelled(c.Id, flags, !c.State.Running, label)
+	root, unmount, err := e.Images.MountLabelled(c.Id, flags, !c.State.Running, label)
 	if err != nil {
 		return err
 	}
@@ -50,18 +53,13 @@ func (e *Engine) withRoot(c Container, lower bool, f func(lower, root string) er
 	if dev == "" {
 		dev = "base"
 	}
-	low, unmountLower, err := e.Images.mount(dev, unix.MS_RDONLY, true)
+	low, unmountLower, err := e.Images.Mount(dev, unix.MS_RDONLY, true)
 	if err != nil {
 		return err
 	}
 	defer unmountLower()
 	return f(low, root)
 }
-
-// runtimeMade are what the runtime adds to a container's root: mount
-// points and the name files. They are no change of the container's.
-var runtimeMade = map[string]bool{"proc": true, "sys": true, "dev": true,
-	"etc/hosts": true, "etc/hostname": true, "etc/resolv.conf": true}
 
 // ContainerChanges is docker diff: what the container changed in its
 // image's filesystem.
@@ -73,7 +71,7 @@ func (e *Engine) ContainerChanges(ref string) ([]container.FilesystemChange, err
 	var out []container.FilesystemChange
 	timeOnly := map[string]bool{} // directories changed in their times alone
 	err = e.withRoot(c, true, func(lower, root string) error {
-		return walkDiff(lower, root, runtimeMade, func(kind container.ChangeType, rel, p string, fi os.FileInfo) error {
+		return archive.WalkDiff(lower, root, runtime.Made, func(kind container.ChangeType, rel, p string, fi os.FileInfo) error {
 			if kind == container.ChangeModify && fi.IsDir() {
 				if li, err := os.Lstat(filepath.Join(lower, rel)); err == nil && sameExceptTimes(fi, li) {
 					timeOnly[rel] = true
@@ -92,7 +90,7 @@ func (e *Engine) ContainerChanges(ref string) ([]container.FilesystemChange, err
 // them.
 func dropRuntimeParents(changes []container.FilesystemChange, timeOnly map[string]bool) []container.FilesystemChange {
 	made := map[string]bool{}
-	for p := range runtimeMade {
+	for p := range runtime.Made {
 		made[path.Dir(p)] = true
 	}
 	changedIn := map[string]bool{} // directories with a change of their own inside
@@ -121,7 +119,7 @@ func sameExceptTimes(a, b os.FileInfo) bool {
 // changed) and of its whole root, as docker ps -s shows them.
 func (e *Engine) sizes(c Container) (rw, rootfs int64) {
 	e.withRoot(c, true, func(lower, root string) error {
-		return walkDiff(lower, root, runtimeMade, func(kind container.ChangeType, _, _ string, fi os.FileInfo) error {
+		return archive.WalkDiff(lower, root, runtime.Made, func(kind container.ChangeType, _, _ string, fi os.FileInfo) error {
 			if kind != container.ChangeDelete && !fi.IsDir() {
 				rw += fi.Size()
 			}
@@ -141,7 +139,7 @@ func (e *Engine) ContainerExport(ref string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	err = e.withRoot(c, false, func(_, root string) error { return WriteTree(w, root) })
+	err = e.withRoot(c, false, func(_, root string) error { return archive.WriteTree(w, root) })
 	if err == nil {
 		e.event("container", "export", &c)
 	}
@@ -175,13 +173,13 @@ func (e *Engine) inContainerFS(c Container, f func() error) error {
 			if c.State.Running {
 				fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/mnt", c.State.Pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
-					return fmt.Errorf("engine: container %s: %w", ShortID(c.Id), err)
+					return fmt.Errorf("engine: container %s: %w", stringid.TruncateID(c.Id), err)
 				}
 				defer unix.Close(fd)
 				// setns puts the thread's root and directory at the
 				// namespace's root: the container's.
 				if err := unix.Setns(fd, unix.CLONE_NEWNS); err != nil {
-					return fmt.Errorf("engine: enter container %s: %w", ShortID(c.Id), err)
+					return fmt.Errorf("engine: enter container %s: %w", stringid.TruncateID(c.Id), err)
 				}
 				return f()
 			}
@@ -197,7 +195,7 @@ func (e *Engine) inContainerFS(c Container, f func() error) error {
 			}
 			defer os.Remove(root)
 			if err := unix.Mount(dev, root, "ext4", 0, label.FormatMountLabel("", c.MountLabel)); err != nil {
-				return fmt.Errorf("engine: mount the root of %s: %w", ShortID(c.Id), err)
+				return fmt.Errorf("engine: mount the root of %s: %w", stringid.TruncateID(c.Id), err)
 			}
 			defer unix.Unmount(root, unix.MNT_DETACH)
 			for _, m := range c.Mounts {
@@ -327,46 +325,14 @@ func (e *Engine) ContainerArchive(ref, p string, w io.Writer) error {
 			return err
 		}
 		if st.Mode.IsDir() {
-			return writeTreeAs(w, abs, path.Base(abs))
+			return archive.WriteTreeAs(w, abs, path.Base(abs))
 		}
-		return writeTreeAs(w, abs, "")
+		return archive.WriteTreeAs(w, abs, "")
 	})
 	if err == nil {
 		e.event("container", "archive-path", &c)
 	}
 	return err
-}
-
-// writeTreeAs writes the file or directory at p as a tar whose entries
-// are named under name (a directory) or, when name is "", the file alone
-// under its own name.
-func writeTreeAs(w io.Writer, p, name string) error {
-	tw := newTarWriter(w)
-	if name == "" {
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		if err := tw.entry(p, path.Base(p), fi); err != nil {
-			return err
-		}
-		return tw.close()
-	}
-	err := filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(p, q)
-		fi, err := os.Lstat(q)
-		if err != nil {
-			return err
-		}
-		return tw.entry(q, path.Join(name, filepath.ToSlash(rel)), fi)
-	})
-	if err != nil {
-		return err
-	}
-	return tw.close()
 }
 
 // ContainerExtract is PUT /containers/{id}/archive: a tar extracted into
@@ -391,12 +357,12 @@ func (e *Engine) ContainerExtract(ref, p string, r io.Reader, o container.CopyTo
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			return errdefs.Kind(errdefs.ErrInvalid, errors.New("extraction point is not a directory"))
 		}
-		opts := extractOptions{noOverwriteDirNonDir: !o.AllowOverwriteDirWithFile}
+		opts := archive.Options{NoOverwriteDirNonDir: !o.AllowOverwriteDirWithFile}
 		if !o.CopyUIDGID {
 			// As Docker: without -a the files belong to root.
-			opts.owner = &[2]int{0, 0}
+			opts.Owner = &[2]int{0, 0}
 		}
-		_, err = extractWith(dir, r, opts)
+		_, err = archive.Extract(dir, r, opts)
 		if errors.Is(err, unix.EROFS) {
 			return errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("%s is on a read-only filesystem of the container", p))
 		}

@@ -24,8 +24,10 @@ import (
 
 	"berth/config"
 	"berth/errdefs"
+	"berth/hostpath"
 	"berth/netconf"
 	"berth/runtime"
+	"berth/thinpool"
 )
 
 // TestMain lets this test binary be a container's first process too, as
@@ -53,12 +55,17 @@ func testEngine(t *testing.T) *Engine {
 			}
 		}()
 	})
-	store, st := testStore(t)
-	network, err := netconf.Open(config.Bridge{Name: config.DefaultBridgeName, Address: config.DefaultBridgeAddress}, "/var/lib/berth/network")
+	dir := t.TempDir()
+	st, err := thinpool.Open(thinpool.Config{Name: "test-" + filepath.Base(dir), Dir: filepath.Join(dir, "pool"),
+		DataSize: 2 << 30, MetadataSize: 64 << 20, BaseSize: 256 << 20, MinFreePercent: 5, Mkfs: hostpath.Mkfs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Dir(store.dir)
+	t.Cleanup(func() { st.Shutdown(); st.Close() })
+	network, err := netconf.Open(config.Bridge{Name: config.DefaultBridgeName, Address: config.DefaultBridgeAddress}, hostpath.Network)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rt, err := runtime.New(runtime.Config{CgroupParent: "/berth-test"})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +76,7 @@ func testEngine(t *testing.T) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Images.LoadArchive(bundledBusybox, io.Discard); err != nil {
+	if _, err := e.Images.LoadArchive(filepath.Join(hostpath.BundledImages, "busybox.tar"), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

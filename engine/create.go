@@ -15,12 +15,14 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/strslice"
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/docker/go-connections/nat"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/selinux/go-selinux"
 
 	"berth/config"
 	"berth/errdefs"
+	"berth/runtime"
 )
 
 // Create makes a container as docker create does: its record, from the
@@ -72,11 +74,11 @@ func (e *Engine) Create(name string, cfg *container.Config, hc *container.HostCo
 	if len(args) == 0 {
 		return nil, nil, errdefs.Kind(errdefs.ErrInvalid, errors.New("no command specified"))
 	}
-	id := newID()
+	id := stringid.GenerateRandomID()
 	c := &Container{Id: id, Created: time.Now().UTC(), Path: args[0], Args: args[1:], Image: img.ID, Name: "/" + name,
 		State: State{Status: "created"}, Config: cfg, HostConfig: hc, NetworkSettings: NetworkSettings{Ports: nat.PortMap{}}}
 	if cfg.Hostname == "" {
-		cfg.Hostname = ShortID(id)
+		cfg.Hostname = stringid.TruncateID(id)
 		if hc.NetworkMode == "host" {
 			// As Docker: on the host's network, the host's name.
 			cfg.Hostname, _ = os.Hostname()
@@ -151,7 +153,7 @@ func applyImageConfig(cfg *container.Config, ic v1.Config) {
 			cfg.Cmd = ic.Cmd
 		}
 	}
-	cfg.Env = mergeEnv(ic.Env, cfg.Env)
+	cfg.Env = runtime.MergeEnv(ic.Env, cfg.Env)
 	if cfg.WorkingDir == "" {
 		cfg.WorkingDir = ic.WorkingDir
 	}
@@ -324,20 +326,4 @@ func copyHostConfig(h *container.HostConfig) *container.HostConfig {
 	}
 	cp := *h
 	return &cp
-}
-
-// mergeEnv is the image's environment with the container's on top.
-func mergeEnv(image, extra []string) []string {
-	idx := map[string]int{}
-	var out []string
-	for _, kv := range append(append([]string(nil), image...), extra...) {
-		k, _, _ := strings.Cut(kv, "=")
-		if i, ok := idx[k]; ok {
-			out[i] = kv
-			continue
-		}
-		idx[k] = len(out)
-		out = append(out, kv)
-	}
-	return out
 }

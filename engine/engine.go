@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/net/http/httpproxy"
 	"golang.org/x/sys/unix"
 
 	"berth/config"
 	"berth/errdefs"
+	"berth/imagestore"
 	"berth/netconf"
 	"berth/runtime"
 	"berth/thinpool"
@@ -54,7 +56,7 @@ type Options struct {
 // Engine owns images and containers.
 type Engine struct {
 	opts   Options
-	Images *ImageStore
+	Images *imagestore.Store
 
 	events *eventLog
 
@@ -99,7 +101,7 @@ func (e *Engine) startInside(en *entry, launch *runtime.Launch) (int, <-chan uni
 // StateDir. Containers recorded as running whose process is gone (the host
 // rebooted) are recorded as exited.
 func New(opts Options) (*Engine, error) {
-	images, err := NewImageStore(filepath.Join(opts.StateDir, "images"), opts.Storage)
+	images, err := imagestore.New(filepath.Join(opts.StateDir, "images"), opts.Storage)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +113,7 @@ func New(opts Options) (*Engine, error) {
 	for _, d := range dirs {
 		c, err := e.load(d.Name())
 		if err != nil {
-			e.logf("engine: skipping container %s: %v", ShortID(d.Name()), err)
+			e.logf("engine: skipping container %s: %v", stringid.TruncateID(d.Name()), err)
 			continue
 		}
 		en := &entry{c: c, done: make(chan struct{}), logs: e.newLogBook(c)}
@@ -124,7 +126,7 @@ func New(opts Options) (*Engine, error) {
 				e.startHealth(en)
 				continue
 			} else {
-				e.logf("engine: re-adopt %s: %v", ShortID(c.Id), err)
+				e.logf("engine: re-adopt %s: %v", stringid.TruncateID(c.Id), err)
 			}
 		}
 		close(en.done)

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stringid"
 
 	"berth/api"
 	"berth/errdefs"
@@ -49,7 +50,7 @@ func (e *Engine) ExecCreate(ref string, o container.ExecOptions) (string, error)
 	case c.State.Paused:
 		return "", errdefs.Kind(errdefs.ErrConflict, fmt.Errorf("Container %s is paused, unpause the container before exec", c.Id))
 	}
-	id := newID()
+	id := stringid.GenerateRandomID()
 	x := &execRun{opts: o}
 	if o.ConsoleSize != nil {
 		x.size = Winsize{Height: uint16(o.ConsoleSize[0]), Width: uint16(o.ConsoleSize[1])}
@@ -154,9 +155,9 @@ func (e *Engine) ExecStart(id string, conn io.Writer, in io.Reader) (err error) 
 	if o.User != "" {
 		user = o.User
 	}
-	env := mergeEnv(e.runEnv(&c), o.Env)
+	env := runtime.MergeEnv(e.runEnv(&c), o.Env)
 	if o.Tty {
-		env = mergeEnv(env, []string{"TERM=xterm"})
+		env = runtime.MergeEnv(env, []string{"TERM=xterm"})
 	}
 	proc, err := e.processAs(&c, o.Cmd, env, workdir, user, c.HostConfig.Privileged || o.Privileged)
 	if err != nil {
@@ -222,7 +223,7 @@ func (e *Engine) ExecStart(id string, conn io.Writer, in io.Reader) (err error) 
 		for _, f := range closeAfter {
 			f.Close()
 		}
-		return fmt.Errorf("engine: exec in %s: %w", ShortID(c.Id), err)
+		return fmt.Errorf("engine: exec in %s: %w", stringid.TruncateID(c.Id), err)
 	}
 	defer launch.Close()
 	pid, exited, err := e.startInside(en, launch)
@@ -233,7 +234,7 @@ func (e *Engine) ExecStart(id string, conn io.Writer, in io.Reader) (err error) 
 		err = launch.Started()
 	}
 	if err != nil {
-		return fmt.Errorf("engine: exec in %s: %w", ShortID(c.Id), err)
+		return fmt.Errorf("engine: exec in %s: %w", stringid.TruncateID(c.Id), err)
 	}
 	x.mu.Lock()
 	x.inspect.Running, x.inspect.Pid = true, pid

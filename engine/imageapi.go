@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,11 +18,13 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/api/types/storage"
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/google/go-containerregistry/pkg/authn"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"berth/api"
 	"berth/errdefs"
+	"berth/imagestore"
 )
 
 // This file is the image store as Docker's API shows it: images, inspect,
@@ -97,7 +98,7 @@ func (e *Engine) ImageList(o image.ListOptions) ([]image.Summary, error) {
 
 // imageSummary is img as docker images lists it; API 1.41's clients read
 // <none> for what has no name.
-func (e *Engine) imageSummary(img Image, tags []string) image.Summary {
+func (e *Engine) imageSummary(img imagestore.Image, tags []string) image.Summary {
 	s := image.Summary{ID: img.ID, ParentID: e.Images.Parent(img.ID), RepoTags: tags, RepoDigests: e.Images.RepoDigests(img.ID),
 		Created: img.Config.Created.Unix(), Size: img.Size, VirtualSize: img.Size, SharedSize: -1, Containers: -1,
 		Labels: img.Config.Config.Labels}
@@ -211,7 +212,7 @@ func (e *Engine) ImageHistory(ref string) ([]image.HistoryResponseItem, error) {
 		return nil, err
 	}
 	// The images of the chain of parents, by how many steps they have.
-	chain := map[int]Image{len(img.Config.History): img}
+	chain := map[int]imagestore.Image{len(img.Config.History): img}
 	for p := e.Images.Parent(img.ID); p != ""; p = e.Images.Parent(p) {
 		pi, err := e.Images.Get(p)
 		if err != nil {
@@ -228,9 +229,7 @@ func (e *Engine) ImageHistory(ref string) ([]image.HistoryResponseItem, error) {
 			item.Created = h.Created.Unix()
 		}
 		if !h.EmptyLayer && layer < len(diffs) {
-			if fi, err := os.Stat(filepath.Join(e.Images.dir, "blobs", diffs[layer].Hex)); err == nil {
-				item.Size = fi.Size()
-			}
+			item.Size = e.Images.LayerSize(diffs[layer])
 			layer++
 		}
 		if ci, ok := chain[i+1]; ok {
@@ -264,7 +263,7 @@ func imageConflict(id string, hard bool, message string) error {
 	if hard {
 		force = "cannot be forced"
 	}
-	return errdefs.Kind(errdefs.ErrConflict, fmt.Errorf("conflict: unable to delete %s (%s) - %s", ShortID(strings.TrimPrefix(id, "sha256:")), force, message))
+	return errdefs.Kind(errdefs.ErrConflict, fmt.Errorf("conflict: unable to delete %s (%s) - %s", stringid.TruncateID(id), force, message))
 }
 
 // ImageRemove is docker rmi, as Docker's: a name of an image with other
@@ -293,7 +292,7 @@ func (e *Engine) ImageRemove(ref string, o image.RemoveOptions) ([]image.DeleteR
 		if !o.Force && len(img.RepoTags) <= 1 {
 			if c := user(false); c != "" {
 				return nil, errdefs.Kind(errdefs.ErrConflict, fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
-					ref, ShortID(c), ShortID(strings.TrimPrefix(img.ID, "sha256:"))))
+					ref, stringid.TruncateID(c), stringid.TruncateID(img.ID)))
 			}
 		}
 		last, err := e.Images.Untag(norm)
@@ -327,7 +326,7 @@ func (e *Engine) deleteImage(id string, force, prune, quiet bool, out []image.De
 		}
 		for _, c := range e.List(true) {
 			if c.Image == id && c.State.Running {
-				return true, true, "image is being used by running container " + ShortID(c.Id)
+				return true, true, "image is being used by running container " + stringid.TruncateID(c.Id)
 			}
 		}
 		if force {
@@ -335,7 +334,7 @@ func (e *Engine) deleteImage(id string, force, prune, quiet bool, out []image.De
 		}
 		for _, c := range e.List(true) {
 			if c.Image == id {
-				return false, true, "image is being used by stopped container " + ShortID(c.Id)
+				return false, true, "image is being used by stopped container " + stringid.TruncateID(c.Id)
 			}
 		}
 		return false, false, ""
@@ -372,9 +371,9 @@ func (e *Engine) deleteImage(id string, force, prune, quiet bool, out []image.De
 	return e.deleteImage(parent, false, true, true, out)
 }
 
-// mustNormalize is NormalizeRef, or ref itself when it is no reference.
+// mustNormalize is imagestore.NormalizeRef, or ref itself when it is no reference.
 func mustNormalize(ref string) string {
-	if n, err := NormalizeRef(ref); err == nil {
+	if n, err := imagestore.NormalizeRef(ref); err == nil {
 		return n
 	}
 	return ref
@@ -389,7 +388,7 @@ func (e *Engine) ImageTag(src, repo, tag string) error {
 	if tag != "" {
 		dst += ":" + tag
 	}
-	norm, err := NormalizeRef(dst)
+	norm, err := imagestore.NormalizeRef(dst)
 	if err != nil || strings.Contains(norm, "@") || strings.HasPrefix(dst, "sha256:") {
 		return errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("invalid reference format: %s", dst))
 	}
@@ -404,7 +403,7 @@ func (e *Engine) ImageTag(src, repo, tag string) error {
 // ImageLoad is docker load: a docker save tarball or an OCI layout, from
 // r.
 func (e *Engine) ImageLoad(r io.Reader, progress io.Writer) ([]string, error) {
-	tmp, err := os.CreateTemp(filepath.Join(e.Images.dir, "mnt"), "load-")
+	tmp, err := e.Images.TempFile("load-")
 	if err != nil {
 		return nil, err
 	}
@@ -442,8 +441,8 @@ func (e *Engine) ImageSave(names []string, w io.Writer) error {
 
 // registryFor is how a request reaches a registry: the engine's
 // transport and the request's credentials.
-func (e *Engine) registryFor(a registry.AuthConfig) Registry {
-	reg := Registry{Transport: e.opts.Transport}
+func (e *Engine) registryFor(a registry.AuthConfig) imagestore.Registry {
+	reg := imagestore.Registry{Transport: e.opts.Transport}
 	switch {
 	case a.IdentityToken != "" || a.RegistryToken != "":
 		reg.Auth = authn.FromConfig(authn.AuthConfig{IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken})
@@ -585,45 +584,11 @@ func matchLabels(f filters.Args, labels map[string]string) bool {
 	return true
 }
 
-// Build is docker build: the context, a tar (gzip-compressed or not), is
-// unpacked and the Dockerfile in it built.
-func (e *Engine) Build(context io.Reader, o build.ImageBuildOptions, out io.Writer) (string, error) {
-	for _, t := range o.Tags {
-		if n, err := NormalizeRef(t); err != nil || strings.Contains(n, "@") {
-			return "", errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("invalid reference format: %s", t))
-		}
-	}
-	dir, err := os.MkdirTemp(filepath.Join(e.Images.dir, "mnt"), "context-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	plain, err := decompressStream(context)
-	if err != nil {
-		return "", errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("build context: %w", err))
-	}
-	if _, err := ExtractTar(dir, plain); err != nil {
-		return "", errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("build context: %w", err))
-	}
-	args := map[string]string{}
-	for k, v := range o.BuildArgs {
-		if v != nil {
-			args[k] = *v
-		}
-	}
-	id, err := e.build(dir, BuildOptions{Tags: o.Tags, Dockerfile: o.Dockerfile, NoCache: o.NoCache, Remove: o.Remove,
-		ForceRemove: o.ForceRemove, BuildArgs: args, Labels: maps.Clone(o.Labels)}, out)
-	if err != nil {
-		return "", err
-	}
-	return id, nil
-}
-
 // BuildPrune is docker builder prune: the build cache is forgotten and
 // the steps' images that nothing holds are deleted.
 func (e *Engine) BuildPrune(o build.CachePruneOptions) (build.CachePruneReport, error) {
 	rep := build.CachePruneReport{CachesDeleted: []string{}}
-	steps := e.Images.forgetCache()
+	steps := e.Images.ForgetCache()
 	used := map[string]bool{}
 	for _, c := range e.List(true) {
 		used[c.Image] = true

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/docker/docker/pkg/stringid"
 	"golang.org/x/sys/unix"
 )
 
@@ -148,7 +149,7 @@ func (k *Keeper) Connect() (*os.File, error) {
 	go func() {
 		for _, h := range held {
 			if err := sendMsg(fds[0], h.msg, h.files); err != nil {
-				k.logf("keeper: hand %s back to the engine: %v", ShortID(h.msg.ID), err)
+				k.logf("keeper: hand %s back to the engine: %v", stringid.TruncateID(h.msg.ID), err)
 			}
 		}
 		sendMsg(fds[0], keeperMsg{Op: "ready"}, nil)
@@ -212,7 +213,7 @@ func (k *Keeper) Reaped(pid int, ws unix.WaitStatus) bool {
 			r.status = &st
 			if k.fd >= 0 {
 				if err := sendMsgFlags(k.fd, keeperMsg{Op: "exit", ID: id, Pid: pid, Status: &st}, nil, unix.MSG_DONTWAIT); err != nil {
-					k.logf("keeper: tell the engine that container %s ended: %v; the next engine will know", ShortID(id), err)
+					k.logf("keeper: tell the engine that container %s ended: %v; the next engine will know", stringid.TruncateID(id), err)
 				}
 			}
 			return true

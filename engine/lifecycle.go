@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/docker/go-connections/nat"
 	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
@@ -105,7 +106,7 @@ func (e *Engine) ContainerStart(ref string) error {
 	e.mu.Lock()
 	if en.c.State.Running {
 		e.mu.Unlock()
-		return errdefs.Kind(errdefs.ErrNotModified, fmt.Errorf("container %s is already running", ShortID(en.c.Id)))
+		return errdefs.Kind(errdefs.ErrNotModified, fmt.Errorf("container %s is already running", stringid.TruncateID(en.c.Id)))
 	}
 	en.stopping = false
 	en.done = make(chan struct{})
@@ -206,7 +207,7 @@ func (e *Engine) start(c *Container, en *entry) (int, <-chan unix.WaitStatus, er
 		return 0, nil, err
 	}
 	if err := e.opts.Keeper.hold(id, pid, streams.Engine); err != nil {
-		e.logf("engine: PID 1 does not keep container %s: %v", ShortID(id), err)
+		e.logf("engine: PID 1 does not keep container %s: %v", stringid.TruncateID(id), err)
 	}
 	if err := launch.Started(); err != nil {
 		return fail(err)
@@ -473,7 +474,7 @@ func stopSignal(c *Container, o container.StopOptions) (unix.Signal, error) {
 	if name == "" {
 		return unix.SIGTERM, nil
 	}
-	return parseSignal(name)
+	return runtime.ParseSignal(name)
 }
 
 // stop sends the stop signal, then after the timeout SIGKILL to
@@ -550,27 +551,12 @@ func catches(pid int, sig unix.Signal) bool {
 	return true
 }
 
-// parseSignal reads a signal by number or name (KILL, SIGKILL).
-func parseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("invalid signal: %s", s))
-		}
-		return unix.Signal(n), nil
-	}
-	sig := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG"))
-	if sig == 0 {
-		return 0, errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("invalid signal: %s", s))
-	}
-	return sig, nil
-}
-
 // ContainerKill sends sig to the container's first process.
 func (e *Engine) ContainerKill(ref, signal string) error {
 	sig := unix.SIGKILL
 	if signal != "" {
 		var err error
-		if sig, err = parseSignal(signal); err != nil {
+		if sig, err = runtime.ParseSignal(signal); err != nil {
 			return err
 		}
 	}
@@ -663,7 +649,7 @@ func (e *Engine) ContainerStop(ref string, o container.StopOptions) error {
 		return err
 	}
 	if !c.State.Running {
-		return errdefs.Kind(errdefs.ErrNotModified, fmt.Errorf("container %s is not running", ShortID(c.Id)))
+		return errdefs.Kind(errdefs.ErrNotModified, fmt.Errorf("container %s is not running", stringid.TruncateID(c.Id)))
 	}
 	return e.stop(c.Id, o, true)
 }

@@ -5,6 +5,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"berth/runtime"
 )
 
 // runEnv is the environment a run starts with: the container's, the
@@ -22,7 +24,7 @@ func (e *Engine) runEnv(c *Container) []string {
 		extra = append(extra, "TERM=xterm")
 	}
 	// The container's own settings win over what links define.
-	return mergeEnv(extra, c.Config.Env)
+	return runtime.MergeEnv(extra, c.Config.Env)
 }
 
 // linkEnv is what docker run --link other:alias defines in the linking

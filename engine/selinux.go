@@ -40,7 +40,7 @@ func (e *Engine) initLabels(hc *container.HostConfig) (string, string, error) {
 
 // relabel gives the host files a container sees their labels, before each
 // start: its name files and its own volumes get its mount label; a bind
-// mount named :Z gets it too (this container alone may use it), one named
+// Mount named :Z gets it too (this container alone may use it), one named
 // :z the shared label every container may use; other bind mounts keep
 // theirs, and a container cannot reach a file whose label is not its own.
 func (e *Engine) relabel(c *Container) error {

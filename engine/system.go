@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	goruntime "runtime"
 	"sort"
 	"strings"
@@ -19,12 +18,14 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/docker/go-units"
 	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
 
-	"berth/config"
 	"berth/errdefs"
+	"berth/hostpath"
+	"berth/imagestore"
 	"berth/thinpool"
 )
 
@@ -41,7 +42,7 @@ func (e *Engine) Info() (system.Info, error) {
 		CgroupDriver: "cgroupfs", CgroupVersion: "2", KernelVersion: unix.ByteSliceToString(u.Release[:]),
 		OperatingSystem: "berth " + e.opts.Version, OSVersion: e.opts.Version, OSType: "linux", Architecture: "x86_64",
 		NCPU: goruntime.NumCPU(), MemTotal: int64(hostMemory()), DockerRootDir: e.opts.StateDir, Name: host,
-		ServerVersion: e.opts.Version, IndexServerAddress: dockerHub, DefaultRuntime: "runc", InitBinary: "docker-init",
+		ServerVersion: e.opts.Version, IndexServerAddress: imagestore.DockerHub, DefaultRuntime: "runc", InitBinary: "docker-init",
 		MemoryLimit: true, SwapLimit: true, CPUCfsPeriod: true, CPUCfsQuota: true, CPUShares: true, PidsLimit: true,
 		IPv4Forwarding: true, LiveRestoreEnabled: true, Isolation: "", SystemTime: time.Now().Format(time.RFC3339Nano),
 		NGoroutines: goruntime.NumGoroutine(), Labels: []string{}, Warnings: []string{}}
@@ -85,7 +86,7 @@ func (e *Engine) Info() (system.Info, error) {
 		policy, _ := os.ReadFile("/sys/fs/selinux/policyvers")
 		info.SecurityOptions = append(info.SecurityOptions, "name=selinux,mode="+mode+",policy="+strings.TrimSpace(string(policy)))
 	}
-	if source, err := os.ReadFile(config.SourcePath); err == nil {
+	if source, err := os.ReadFile(hostpath.ConfigSource); err == nil {
 		info.Labels = append(info.Labels, "berth.config-source="+strings.TrimSpace(string(source)))
 	}
 	if pool.DataFile != "" {
@@ -139,11 +140,11 @@ func (e *Engine) DiskUsage() (types.DiskUsage, error) {
 		s.Containers = users[img.ID]
 		s.SharedSize = 0
 		for _, d := range img.Config.RootFS.DiffIDs {
-			if fi, err := os.Stat(filepath.Join(e.Images.dir, "blobs", d.Hex)); err == nil {
+			if size := e.Images.LayerSize(d); size > 0 {
 				if _, seen := layers[d.Hex]; seen {
-					s.SharedSize += fi.Size()
+					s.SharedSize += size
 				}
-				layers[d.Hex] = fi.Size()
+				layers[d.Hex] = size
 			}
 		}
 		du.Images = append(du.Images, &s)
@@ -166,16 +167,16 @@ func (e *Engine) DiskUsage() (types.DiskUsage, error) {
 		du.Volumes = append(du.Volumes, v)
 	}
 	for _, img := range images {
-		if !e.Images.Intermediate(img.ID) || !e.Images.isCached(img.ID) {
+		if !e.Images.Intermediate(img.ID) || !e.Images.IsCached(img.ID) {
 			continue
 		}
-		rec := &build.CacheRecord{ID: ShortID(strings.TrimPrefix(img.ID, "sha256:")), Type: "regular", Size: topLayerSize(e.Images, img),
+		rec := &build.CacheRecord{ID: stringid.TruncateID(img.ID), Type: "regular", Size: imagestore.TopLayerSize(e.Images, img),
 			CreatedAt: img.Config.Created.Time, InUse: users[img.ID] > 0, Shared: len(e.children(img.ID)) > 0}
 		if h := img.Config.History; len(h) > 0 {
 			rec.Description = h[len(h)-1].CreatedBy
 		}
 		if p := e.Images.Parent(img.ID); p != "" {
-			rec.Parents = []string{ShortID(strings.TrimPrefix(p, "sha256:"))}
+			rec.Parents = []string{stringid.TruncateID(p)}
 		}
 		du.BuildCache = append(du.BuildCache, rec)
 	}

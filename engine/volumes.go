@@ -16,8 +16,10 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/pkg/stringid"
 	"golang.org/x/sys/unix"
 
+	"berth/archive"
 	"berth/errdefs"
 	"berth/thinpool"
 )
@@ -95,7 +97,7 @@ func (e *Engine) makeVolumes(c *Container, mounts []container.MountPoint, undo *
 		}
 		rec := volumeRecord{Name: m.Name}
 		if rec.Name == "" {
-			rec = volumeRecord{Name: newID(), Anonymous: true}
+			rec = volumeRecord{Name: stringid.GenerateRandomID(), Anonymous: true}
 		}
 		rec, fresh, err := e.ensureVolume(rec)
 		if err != nil {
@@ -111,7 +113,7 @@ func (e *Engine) makeVolumes(c *Container, mounts []container.MountPoint, undo *
 			continue
 		}
 		if root == "" {
-			r, unmount, err := e.Images.mount(c.Id, unix.MS_RDONLY, true)
+			r, unmount, err := e.Images.Mount(c.Id, unix.MS_RDONLY, true)
 			if err != nil {
 				return err
 			}
@@ -150,8 +152,8 @@ func emptyDir(dir string) bool {
 // attributes kept.
 func copyTree(src, dst string) error {
 	r, w := io.Pipe()
-	go func() { w.CloseWithError(WriteTree(w, src)) }()
-	_, err := ExtractTar(dst, r)
+	go func() { w.CloseWithError(archive.WriteTree(w, src)) }()
+	_, err := archive.ExtractTar(dst, r)
 	r.CloseWithError(err)
 	return err
 }
@@ -232,7 +234,7 @@ func (e *Engine) VolumeCreate(o volume.CreateOptions) (volume.Volume, error) {
 	}
 	rec := volumeRecord{Name: o.Name, Labels: o.Labels}
 	if rec.Name == "" {
-		rec.Name, rec.Anonymous = newID(), true
+		rec.Name, rec.Anonymous = stringid.GenerateRandomID(), true
 	} else if err := validVolumeName(rec.Name); err != nil {
 		return volume.Volume{}, err
 	}

@@ -6,9 +6,7 @@ package image
 
 import (
 	"bytes"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +15,8 @@ import (
 	"strings"
 
 	"berth/config"
+	"berth/hostpath"
+	"berth/imagestore"
 )
 
 // Options say what goes into the appliance.
@@ -66,18 +66,6 @@ type Result struct {
 	InitramfsSize int64
 }
 
-// InitBinary is where the appliance carries the init of docker run
-// --init.
-const InitBinary = "/usr/libexec/berth/docker-init"
-
-// BundledImagesDir is where the appliance carries its bundled images.
-const BundledImagesDir = "/usr/share/berth/images"
-
-// WelcomeDir holds the page PID 1 puts in /var/lib/berth/www when that
-// directory does not exist yet, so that the default config's web server
-// shows something on a fresh host.
-const WelcomeDir = "/usr/share/berth/www"
-
 //go:embed files/index.html
 var welcomePage []byte
 
@@ -111,7 +99,7 @@ func Build(opts Options) (Result, error) {
 	}
 	a.Symlink("/sbin/mkfs.ext4", "mke2fs")
 	if opts.Init != "" {
-		if err := a.HostFile(InitBinary, opts.Init); err != nil {
+		if err := a.HostFile(hostpath.InitBinary, opts.Init); err != nil {
 			return res, fmt.Errorf("image: the init of --init: %w", err)
 		}
 	}
@@ -129,16 +117,16 @@ func Build(opts Options) (Result, error) {
 		}
 	}
 	for _, img := range opts.Images {
-		if err := a.HostFile(filepath.Join(BundledImagesDir, filepath.Base(img)), img); err != nil {
+		if err := a.HostFile(filepath.Join(hostpath.BundledImages, filepath.Base(img)), img); err != nil {
 			return res, err
 		}
 		// Its digest goes along, so that the host tells a changed image
 		// from one it loaded before without reading it at every boot.
-		sum, err := FileSHA256(img)
+		sum, err := imagestore.FileDigest(img)
 		if err != nil {
 			return res, err
 		}
-		a.File(filepath.Join(BundledImagesDir, filepath.Base(img))+".sha256", 0o644, []byte(sum+"\n"))
+		a.File(filepath.Join(hostpath.BundledImages, filepath.Base(img))+".sha256", 0o644, []byte(sum+"\n"))
 	}
 	for dst, src := range opts.Programs {
 		if err := addProgram(a, dst, src); err != nil {
@@ -200,7 +188,7 @@ func addBase(a *Archive, opts Options) error {
 	for _, name := range []string{"poweroff", "reboot", "halt", "getenforce", "setenforce"} {
 		a.Symlink("/sbin/"+name, "../bin/berth")
 	}
-	for _, d := range []string{"/dev", "/proc", "/sys", "/run", "/tmp", "/root", "/mnt", "/var/lib/berth", "/etc/berth"} {
+	for _, d := range []string{"/dev", "/proc", "/sys", "/run", "/tmp", "/root", "/mnt", hostpath.State, filepath.Dir(hostpath.ApplianceConfig)} {
 		a.Dir(d, 0o755)
 	}
 	a.Dir("/tmp", 0o1777)
@@ -210,15 +198,15 @@ func addBase(a *Archive, opts Options) error {
 	a.File("/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"))
 	a.File("/etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n"))
 	a.File("/etc/profile", 0o644, []byte(profile))
-	if err := a.HostFile(config.AppliancePath, opts.Config); err != nil {
+	if err := a.HostFile(hostpath.ApplianceConfig, opts.Config); err != nil {
 		return err
 	}
 	a.File("/etc/os-release", 0o644, []byte("NAME=berth\nID=berth\nPRETTY_NAME=\"berth appliance\"\n"))
-	a.Dir("/usr/share/berth", 0o755)
+	a.Dir(hostpath.Share, 0o755)
 	a.Dir("/usr/local", 0o755)
 	a.Dir("/usr/local/bin", 0o755)
-	a.Dir(WelcomeDir, 0o755)
-	a.File(WelcomeDir+"/index.html", 0o644, welcomePage)
+	a.Dir(hostpath.Welcome, 0o755)
+	a.File(hostpath.Welcome+"/index.html", 0o644, welcomePage)
 	return nil
 }
 
@@ -315,18 +303,4 @@ func writeFileAtomic(path string, b []byte) error {
 		return fmt.Errorf("image: write %s: %w", path, err)
 	}
 	return nil
-}
-
-// FileSHA256 returns the hex sha256 of the file at path.
-func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

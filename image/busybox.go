@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"berth/runtime"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -84,10 +86,8 @@ func BuildBusyboxImage(busybox, out string) error {
 	if err != nil {
 		return fmt.Errorf("image: busybox layer: %w", err)
 	}
-	return saveImage(out, BusyboxTag, layer, mtime, v1.Config{Cmd: []string{"sh"}, Env: []string{defaultPath}})
+	return saveImage(out, BusyboxTag, layer, mtime, v1.Config{Cmd: []string{"sh"}, Env: []string{"PATH=" + runtime.DefaultPath}})
 }
-
-const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // saveImage writes a docker save tarball of a one-layer image named tag
 // with the given config and creation time.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"berth/runtime"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -62,7 +64,7 @@ func BuildPythonImage(cacheDir, out string, log io.Writer) error {
 	}
 	di, _ := os.Stat(done)
 	return saveImage(out, PythonTag, layer, di.ModTime().UTC().Truncate(time.Second),
-		v1.Config{Cmd: []string{"python3"}, Env: []string{defaultPath, "LANG=C.UTF-8"}})
+		v1.Config{Cmd: []string{"python3"}, Env: []string{"PATH=" + runtime.DefaultPath, "LANG=C.UTF-8"}})
 }
 
 func tailOf(b []byte, n int) []byte {

@@ -13,6 +13,7 @@ import (
 
 	"berth/config"
 	"berth/engine"
+	"berth/hostpath"
 	"berth/netconf"
 	"berth/thinpool"
 )
@@ -146,7 +147,7 @@ func (s *system) boot() {
 		s.logf("%s (%d ms)", st.name, ms)
 	}
 	if s.config == nil {
-		s.logf("rescue shell: the config has errors (see above). Fix it where it came from (the kernel command line, the config drive, or %s and rebuild), then reboot.", config.AppliancePath)
+		s.logf("rescue shell: the config has errors (see above). Fix it where it came from (the kernel command line, the config drive, or %s and rebuild), then reboot.", hostpath.ApplianceConfig)
 		return
 	}
 	if s.rescue != "" {

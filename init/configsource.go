@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/config"
+	"berth/hostpath"
 )
 
 // One appliance image serves many machines: the config built into it can
@@ -24,15 +25,14 @@ import (
 //     hold 11 characters), with berth.toml at its root;
 //  3. the config built into the image, /etc/berth/berth.toml.
 //
-// The config in force is copied to config.ActivePath, which the engine
-// and the CLI read, and where it came from to config.SourcePath, which
+// The config in force is copied to hostpath.ActiveConfig, which the engine
+// and the CLI read, and where it came from to hostpath.ConfigSource, which
 // berth info shows.
 
 // ConfigDriveLabel names a config drive.
 const (
 	ConfigDriveLabel    = "berth-config"
 	ConfigDriveFATLabel = "BERTHCONFIG"
-	configDriveMount    = "/run/berth/config-drive"
 )
 
 // configSource is where a config comes from: its contents and a name for
@@ -53,17 +53,17 @@ func readConfig(s *system) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(config.ActivePath), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(hostpath.ActiveConfig), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(config.ActivePath, src.data, 0o600); err != nil {
+	if err := os.WriteFile(hostpath.ActiveConfig, src.data, 0o600); err != nil {
 		return err
 	}
-	if err := os.WriteFile(config.SourcePath, []byte(src.name+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(hostpath.ConfigSource, []byte(src.name+"\n"), 0o644); err != nil {
 		return err
 	}
-	if src.name != config.AppliancePath {
-		s.logf("config from %s (it overrides the built-in %s)", src.name, config.AppliancePath)
+	if src.name != hostpath.ApplianceConfig {
+		s.logf("config from %s (it overrides the built-in %s)", src.name, hostpath.ApplianceConfig)
 	}
 	s.config = c
 	return nil
@@ -98,11 +98,11 @@ func findConfig(cmdline string, disks []blockDevice) (configSource, error) {
 			return readConfigDrive("/dev/" + d.name)
 		}
 	}
-	data, err := os.ReadFile(config.AppliancePath)
+	data, err := os.ReadFile(hostpath.ApplianceConfig)
 	if err != nil {
 		return configSource{}, fmt.Errorf("config: %w", err)
 	}
-	return configSource{name: config.AppliancePath, data: data}, nil
+	return configSource{name: hostpath.ApplianceConfig, data: data}, nil
 }
 
 // cmdlineValue returns the value of key=value on the kernel command line.
@@ -126,20 +126,20 @@ func decodeBase64(s string) ([]byte, error) {
 
 // readConfigDrive mounts dev read-only and reads berth.toml from its root.
 func readConfigDrive(dev string) (configSource, error) {
-	if err := os.MkdirAll(configDriveMount, 0o755); err != nil {
+	if err := os.MkdirAll(hostpath.ConfigDrive, 0o755); err != nil {
 		return configSource{}, err
 	}
 	var err error
 	for _, fstype := range []string{"ext4", "vfat"} {
-		if err = unix.Mount(dev, configDriveMount, fstype, unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err == nil {
+		if err = unix.Mount(dev, hostpath.ConfigDrive, fstype, unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err == nil {
 			break
 		}
 	}
 	if err != nil {
 		return configSource{}, fmt.Errorf("config drive %s: mount: %w (it must hold ext4 or FAT)", dev, err)
 	}
-	defer unix.Unmount(configDriveMount, 0)
-	data, err := os.ReadFile(filepath.Join(configDriveMount, "berth.toml"))
+	defer unix.Unmount(hostpath.ConfigDrive, 0)
+	data, err := os.ReadFile(filepath.Join(hostpath.ConfigDrive, "berth.toml"))
 	if err != nil {
 		return configSource{}, fmt.Errorf("config drive %s: %w (put berth.toml at the root of the drive)", dev, err)
 	}

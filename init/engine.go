@@ -15,15 +15,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"berth/api"
 	"berth/engine"
+	"berth/hostpath"
 )
 
 // EngineArg is the argument that makes berth the engine; PID 1 starts it.
 const EngineArg = "__engine"
-
-// EnginePIDFile holds the pid of the running engine.
-const EnginePIDFile = "/run/berth/engine.pid"
 
 // engineSupervisor keeps the engine running.
 type engineSupervisor struct {
@@ -52,14 +49,14 @@ func startEngine(s *system) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("the engine did not answer on %s within 10 minutes (see its lines above)", api.SocketPath)
+	return fmt.Errorf("the engine did not answer on %s within 10 minutes (see its lines above)", hostpath.APISocket)
 }
 
 // pingEngine asks the engine's API for /_ping.
 func pingEngine() error {
 	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", api.SocketPath)
+			return (&net.Dialer{}).DialContext(ctx, "unix", hostpath.APISocket)
 		}}}
 	resp, err := c.Get("http://berth/_ping")
 	if err != nil {
@@ -88,8 +85,8 @@ func (sup *engineSupervisor) start(s *system) error {
 	if err != nil {
 		return fmt.Errorf("start the engine: %w", err)
 	}
-	os.MkdirAll(filepath.Dir(EnginePIDFile), 0o755)
-	os.WriteFile(EnginePIDFile, []byte(strconv.Itoa(pid)+"\n"), 0o644)
+	os.MkdirAll(filepath.Dir(hostpath.EnginePID), 0o755)
+	os.WriteFile(hostpath.EnginePID, []byte(strconv.Itoa(pid)+"\n"), 0o644)
 	exited := make(chan struct{})
 	sup.mu.Lock()
 	sup.pid, sup.exited = pid, exited

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"berth/config"
+	"berth/hostpath"
 	"berth/netconf"
 )
 
@@ -13,7 +13,7 @@ func configureHostNetwork(s *system) error {
 
 // setUpBridge makes the container bridge with forwarding and NAT.
 func setUpBridge(s *system) error {
-	n, err := netconf.Setup(s.config.Bridge, config.NetworkDir)
+	n, err := netconf.Setup(s.config.Bridge, hostpath.Network)
 	if err != nil {
 		return err
 	}

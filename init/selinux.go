@@ -16,6 +16,7 @@ import (
 
 	"berth/config"
 	"berth/filecontexts"
+	"berth/hostpath"
 )
 
 // The SELinux files of the appliance: the policy make image compiled,
@@ -164,14 +165,14 @@ func labelStateDisk(*system) error {
 	if err != nil {
 		return err
 	}
-	want, ok := fc.Lookup(config.StateDir, fs.ModeDir)
+	want, ok := fc.Lookup(hostpath.State, fs.ModeDir)
 	if !ok {
 		return nil
 	}
-	if have, err := selinux.FileLabel(config.StateDir); err == nil && have == want {
+	if have, err := selinux.FileLabel(hostpath.State); err == nil && have == want {
 		return nil
 	}
-	return labelTree(config.StateDir, fc)
+	return labelTree(hostpath.State, fc)
 }
 
 // writeSELinuxConfig records the mode for the tools that read it

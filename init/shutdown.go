@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"berth/config"
+	"berth/hostpath"
 
 	"golang.org/x/sys/unix"
 )
@@ -46,7 +46,7 @@ func (s *system) shutdown(what string, cmd int, signals <-chan os.Signal) {
 	unix.Sync()
 	// Filesystems on thin devices first, then the pool (its loop files
 	// live on the state disk), then the state disk itself.
-	s.unmountAll(config.StateDir)
+	s.unmountAll(hostpath.State)
 	if s.storage != nil {
 		if err := s.storage.Shutdown(); err != nil {
 			s.logf("%s: thin pool: %v", what, err)

@@ -11,10 +11,9 @@ import (
 	"sort"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"berth/hostpath"
 
-	"berth/config"
-	"berth/image"
+	"golang.org/x/sys/unix"
 )
 
 // StateLabel is the filesystem (or GPT partition) label of the state disk.
@@ -64,26 +63,26 @@ func mountStateDisk(s *system) error {
 	}
 	if kind == diskBlank {
 		s.logf("formatting %s as the state disk (ext4, label %s)", dev, StateLabel)
-		if out, err := exec.Command("/sbin/mkfs.ext4", "-q", "-F", "-L", StateLabel, "-E", "lazy_itable_init=1,lazy_journal_init=1", dev).CombinedOutput(); err != nil {
+		if out, err := exec.Command(hostpath.Mkfs, "-q", "-F", "-L", StateLabel, "-E", "lazy_itable_init=1,lazy_journal_init=1", dev).CombinedOutput(); err != nil {
 			return fmt.Errorf("format %s: %v: %s", dev, err, out)
 		}
 	}
-	if err := os.MkdirAll(config.StateDir, 0o755); err != nil {
+	if err := os.MkdirAll(hostpath.State, 0o755); err != nil {
 		return err
 	}
-	if err := unix.Mount(dev, config.StateDir, "ext4", unix.MS_NOATIME, ""); err != nil {
-		s.logf("mount %s on %s: %v; keeping state in memory instead", dev, config.StateDir, err)
+	if err := unix.Mount(dev, hostpath.State, "ext4", unix.MS_NOATIME, ""); err != nil {
+		s.logf("mount %s on %s: %v; keeping state in memory instead", dev, hostpath.State, err)
 		return mountTmpfsState()
 	}
-	s.logf("state disk %s mounted on %s", dev, config.StateDir)
+	s.logf("state disk %s mounted on %s", dev, hostpath.State)
 	return seedState()
 }
 
 func mountTmpfsState() error {
-	if err := os.MkdirAll(config.StateDir, 0o755); err != nil {
+	if err := os.MkdirAll(hostpath.State, 0o755); err != nil {
 		return err
 	}
-	if err := unix.Mount("tmpfs", config.StateDir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+	if err := unix.Mount("tmpfs", hostpath.State, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
 		return err
 	}
 	return seedState()
@@ -93,11 +92,11 @@ func mountTmpfsState() error {
 // config's web server serves. Once the directory exists it is the user's:
 // it is never written again.
 func seedState() error {
-	www := filepath.Join(config.StateDir, "www")
+	www := hostpath.WWW
 	if _, err := os.Stat(www); err == nil {
 		return nil
 	}
-	page, err := os.ReadFile(filepath.Join(image.WelcomeDir, "index.html"))
+	page, err := os.ReadFile(filepath.Join(hostpath.Welcome, "index.html"))
 	if err != nil {
 		return nil // an appliance built without one
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/opencontainers/selinux/go-selinux"
 )
 
-// defaultPath is the PATH of a container that sets none, as Docker's.
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+// DefaultPath is the PATH of a container that sets none, as Docker's.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // withDefaults adds PATH, HOSTNAME and HOME unless the container sets them.
 func withDefaults(env []string, hostname, home string) []string {
@@ -20,7 +20,7 @@ func withDefaults(env []string, hostname, home string) []string {
 		has[k] = true
 	}
 	out := append([]string(nil), env...)
-	for _, kv := range []string{"PATH=" + defaultPath, "HOSTNAME=" + hostname, "HOME=" + home} {
+	for _, kv := range []string{"PATH=" + DefaultPath, "HOSTNAME=" + hostname, "HOME=" + home} {
 		k, _, _ := strings.Cut(kv, "=")
 		if !has[k] {
 			out = append(out, kv)
@@ -38,7 +38,7 @@ func lookPath(cmd string, env []string) (string, error) {
 		}
 		return cmd, nil
 	}
-	pathVar := defaultPath
+	pathVar := DefaultPath
 	for _, e := range env {
 		if v, ok := strings.CutPrefix(e, "PATH="); ok {
 			pathVar = v
@@ -59,4 +59,21 @@ func setExecLabel(l string) error {
 		return fmt.Errorf("SELinux label %s: %w", l, err)
 	}
 	return nil
+}
+
+// MergeEnv is the environment image with extra on top: a
+// variable extra sets replaces image's, in its place.
+func MergeEnv(image, extra []string) []string {
+	idx := map[string]int{}
+	var out []string
+	for _, kv := range append(append([]string(nil), image...), extra...) {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := idx[k]; ok {
+			out[i] = kv
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, kv)
+	}
+	return out
 }

@@ -33,6 +33,13 @@ type Spec struct {
 // InitPath is where an init (Spec.Init) is in the container.
 const InitPath = "/dev/docker-init"
 
+// Made are the paths (relative to the root) the runtime puts in every
+// container's root: mount points and the name files. They are no change
+// of the container's: docker diff, commit and a build's RUN leave them
+// out.
+var Made = map[string]bool{"proc": true, "sys": true, "dev": true,
+	"etc/hosts": true, "etc/hostname": true, "etc/resolv.conf": true}
+
 // Rlimit is one resource limit (--ulimit), by its name: nofile, nproc,
 // core...
 type Rlimit struct {

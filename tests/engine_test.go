@@ -15,7 +15,8 @@ import (
 // and containers on a pool of their own.
 func TestEngineInGuest(t *testing.T) {
 	t.Parallel()
-	bins := []string{guestTestBinary(t, "berth/thinpool"), guestTestBinary(t, "berth/runtime"), guestTestBinary(t, "berth/engine")}
+	bins := []string{guestTestBinary(t, "berth/thinpool"), guestTestBinary(t, "berth/runtime"),
+		guestTestBinary(t, "berth/imagestore"), guestTestBinary(t, "berth/engine")}
 	// One guest for the three: each boot costs seconds of emulation. The
 	// thin pool's tests run on two virtual disks of their own, a 2 GiB
 	// data disk and a 64 MiB metadata disk.

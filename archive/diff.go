@@ -1,4 +1,4 @@
-package engine
+package archive
 
 import (
 	"archive/tar"
@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// walkDiff walks what turns the tree lower into the tree upper, as
+// WalkDiff walks what turns the tree lower into the tree upper, as
 // Docker's naive diff compares them: each entry of upper that is new
 // (added) or differs by type, mode, owner, size, modification time, device
 // number or link target (modified), then each entry of lower that upper no
@@ -24,7 +24,7 @@ import (
 // the entry's path in upper, or in lower for a deletion. Paths in skipNew
 // are left out when lower lacks them: what the runtime made in a
 // container's root (mount points, the name files).
-func walkDiff(lower, upper string, skipNew map[string]bool, use func(kind container.ChangeType, rel, p string, fi os.FileInfo) error) error {
+func WalkDiff(lower, upper string, skipNew map[string]bool, use func(kind container.ChangeType, rel, p string, fi os.FileInfo) error) error {
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -82,12 +82,12 @@ func walkDiff(lower, upper string, skipNew map[string]bool, use func(kind contai
 	return nil
 }
 
-// writeDiff writes to w the layer tar that turns the tree lower into the
-// tree upper (walkDiff): new and changed entries, and a whiteout for each
+// WriteDiff writes to w the layer tar that turns the tree lower into the
+// tree upper (WalkDiff): new and changed entries, and a whiteout for each
 // deleted one.
-func writeDiff(w io.Writer, lower, upper string, skipNew map[string]bool) error {
+func WriteDiff(w io.Writer, lower, upper string, skipNew map[string]bool) error {
 	tw := newTarWriter(w)
-	err := walkDiff(lower, upper, skipNew, func(kind container.ChangeType, rel, p string, fi os.FileInfo) error {
+	err := WalkDiff(lower, upper, skipNew, func(kind container.ChangeType, rel, p string, fi os.FileInfo) error {
 		if kind == container.ChangeDelete {
 			dir, base := path.Split(rel)
 			return tw.tw.WriteHeader(&tar.Header{Name: dir + whiteoutPrefix + base, Typeflag: tar.TypeReg, Mode: 0o600, ModTime: time.Unix(0, 0)})
@@ -113,7 +113,7 @@ func newTarWriter(w io.Writer) *tarWriter {
 
 // entry writes the file at p, whose Lstat is fi, as name.
 func (t *tarWriter) entry(p, name string, fi os.FileInfo) error {
-	return writeEntry(t.tw, p, name, fi, t.links, false)
+	return WriteEntry(t.tw, p, name, fi, t.links, false)
 }
 
 func (t *tarWriter) close() error { return t.tw.Close() }
@@ -160,11 +160,11 @@ func WriteTree(w io.Writer, root string) error {
 	return tw.close()
 }
 
-// writeEntry writes the file, directory, link or device node at p as
+// WriteEntry writes the file, directory, link or device node at p as
 // name, with its mode, times, extended attributes and owner (root with
 // rootOwned, as COPY makes them); a further name of a hard linked file
 // becomes a link to the first.
-func writeEntry(tw *tar.Writer, p, name string, fi os.FileInfo, links map[[2]uint64]string, rootOwned bool) error {
+func WriteEntry(tw *tar.Writer, p, name string, fi os.FileInfo, links map[[2]uint64]string, rootOwned bool) error {
 	target := ""
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		var err error
@@ -207,11 +207,11 @@ func writeEntry(tw *tar.Writer, p, name string, fi os.FileInfo, links map[[2]uin
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
-	return copyFileTo(tw, p)
+	return CopyFile(tw, p)
 }
 
-// copyFileTo copies the contents of the file at p to w.
-func copyFileTo(w io.Writer, p string) error {
+// CopyFile copies the contents of the file at p to w.
+func CopyFile(w io.Writer, p string) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err
@@ -252,4 +252,36 @@ func readXattrs(p string) map[string]string {
 		}
 	}
 	return out
+}
+
+// WriteTreeAs writes the file or directory at p as a tar whose entries
+// are named under name (a directory) or, when name is "", the file alone
+// under its own name.
+func WriteTreeAs(w io.Writer, p, name string) error {
+	tw := newTarWriter(w)
+	if name == "" {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if err := tw.entry(p, path.Base(p), fi); err != nil {
+			return err
+		}
+		return tw.close()
+	}
+	err := filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(p, q)
+		fi, err := os.Lstat(q)
+		if err != nil {
+			return err
+		}
+		return tw.entry(q, path.Join(name, filepath.ToSlash(rel)), fi)
+	})
+	if err != nil {
+		return err
+	}
+	return tw.close()
 }

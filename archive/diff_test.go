@@ -1,4 +1,4 @@
-package engine
+package archive
 
 import (
 	"archive/tar"
@@ -38,7 +38,7 @@ func TestWriteDiff(t *testing.T) {
 	os.Chtimes(filepath.Join(upper, "etc"), old, old)
 
 	var buf bytes.Buffer
-	if err := writeDiff(&buf, lower, upper, buildSkipNew); err != nil {
+	if err := WriteDiff(&buf, lower, upper, map[string]bool{"proc": true, "etc/hosts": true}); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]string{}

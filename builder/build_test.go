@@ -1,4 +1,4 @@
-package engine
+package builder
 
 import (
 	"io"
@@ -19,12 +19,12 @@ func TestBuildRefusesWhatItCannotDo(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(tc.dockerfile), 0o644)
-		_, err := (&Engine{}).build(dir, BuildOptions{}, io.Discard)
+		_, err := Build(nil, nil, nil, dir, Options{}, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.dockerfile, err, tc.want)
 		}
 	}
-	if _, err := (&Engine{}).build(t.TempDir(), BuildOptions{Dockerfile: "../../etc/passwd"}, io.Discard); err == nil {
+	if _, err := Build(nil, nil, nil, t.TempDir(), Options{Dockerfile: "../../etc/passwd"}, io.Discard); err == nil {
 		t.Errorf("a Dockerfile outside the context was read")
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package imagestore
 
 import (
 	"bufio"
@@ -23,14 +23,14 @@ import (
 	"berth/errdefs"
 )
 
-// dockerHub is Docker Hub's address as docker login writes it.
-const dockerHub = "https://index.docker.io/v1/"
+// DockerHub is Docker Hub's address as docker login writes it.
+const DockerHub = "https://index.docker.io/v1/"
 
 // registryOf reads a registry's address as docker login and docker search
 // give it: a host[:port], with or without a scheme and path; empty is
 // Docker Hub.
 func registryOf(server string) (name.Registry, error) {
-	if server == "" || server == dockerHub || strings.Contains(server, "index.docker.io") || server == "docker.io" {
+	if server == "" || server == DockerHub || strings.Contains(server, "index.docker.io") || server == "docker.io" {
 		return name.NewRegistry(name.DefaultRegistry)
 	}
 	host := server
@@ -46,7 +46,7 @@ func registryOf(server string) (name.Registry, error) {
 }
 
 // CheckLogin tries reg's credentials on the registry at server.
-func (s *ImageStore) CheckLogin(server string, reg Registry) error {
+func (s *Store) CheckLogin(server string, reg Registry) error {
 	r, err := registryOf(server)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func splitSearchTerm(term string) (server, query string) {
 // Search looks for term on its registry: its v1 search, as Docker Hub
 // has, else (a registry v2, which has none) the repositories of its
 // catalog whose names hold the term.
-func (s *ImageStore) Search(term string, limit int, reg Registry) ([]registry.SearchResult, error) {
+func (s *Store) Search(term string, limit int, reg Registry) ([]registry.SearchResult, error) {
 	server, query := splitSearchTerm(term)
 	r, err := registryOf(server)
 	if err != nil {
@@ -139,9 +139,9 @@ func (s *ImageStore) Search(term string, limit int, reg Registry) ([]registry.Se
 	return out, nil
 }
 
-// decompressStream reads a tar stream that may be compressed with gzip
+// DecompressStream reads a tar stream that may be compressed with gzip
 // or bzip2, as Docker's build context and load may be.
-func decompressStream(r io.Reader) (io.Reader, error) {
+func DecompressStream(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReader(r)
 	magic, _ := br.Peek(3)
 	switch {

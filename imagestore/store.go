@@ -1,4 +1,4 @@
-package engine
+package imagestore
 
 import (
 	"archive/tar"
@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -30,14 +31,16 @@ import (
 	"github.com/opencontainers/selinux/go-selinux/label"
 	"golang.org/x/sys/unix"
 
+	"berth/archive"
 	"berth/errdefs"
+	"berth/runtime"
 	"berth/thinpool"
 )
 
 // ErrNoSuchImage is returned for a reference no image has.
 var ErrNoSuchImage = errdefs.Kind(errdefs.ErrNotFound, errors.New("No such image"))
 
-// ImageStore keeps images: each layer is a thin snapshot of the layer
+// Store keeps images: each layer is a thin snapshot of the layer
 // below it with the layer's diff applied, named by its chain ID so that
 // images that share layers share devices. The original layer tars are kept
 // too, so that save writes back exactly what was loaded.
@@ -48,19 +51,19 @@ var ErrNoSuchImage = errdefs.Kind(errdefs.ErrNotFound, errors.New("No such image
 //	configs/<id>.json      each image's config (Docker's image JSON)
 //	layers/<chain id>      marks a layer device as complete
 //	blobs/<diff id>        the uncompressed layer tars
-type ImageStore struct {
+type Store struct {
 	dir     string
 	storage *thinpool.Storage
 }
 
-// NewImageStore returns the store in dir, whose layers live in storage.
-func NewImageStore(dir string, storage *thinpool.Storage) (*ImageStore, error) {
+// New returns the store in dir, whose layers live in storage.
+func New(dir string, storage *thinpool.Storage) (*Store, error) {
 	for _, sub := range []string{"configs", "layers", "blobs", "mnt"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("images: %w", err)
 		}
 	}
-	return &ImageStore{dir: dir, storage: storage}, nil
+	return &Store{dir: dir, storage: storage}, nil
 }
 
 // Image is one image as berth lists it.
@@ -124,7 +127,7 @@ func NormalizeRef(ref string) (string, error) {
 
 // repositories reads and, with write, rewrites repositories.json under
 // the store's lock.
-func (s *ImageStore) repositories(write func(map[string]string) error) (map[string]string, error) {
+func (s *Store) repositories(write func(map[string]string) error) (map[string]string, error) {
 	lock, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("images: %w", err)
@@ -157,7 +160,7 @@ func (s *ImageStore) repositories(write func(map[string]string) error) (map[stri
 
 // Add stores img under tags: each layer not yet present is extracted onto
 // a snapshot of the one below it. progress gets a line per layer.
-func (s *ImageStore) Add(img v1.Image, tags []string, progress io.Writer) (string, error) {
+func (s *Store) Add(img v1.Image, tags []string, progress io.Writer) (string, error) {
 	raw, err := img.RawConfigFile()
 	if err != nil {
 		return "", fmt.Errorf("images: read config: %w", err)
@@ -185,11 +188,11 @@ func (s *ImageStore) Add(img v1.Image, tags []string, progress io.Writer) (strin
 	return s.store(raw, tags)
 }
 
-// addStep stores the image a build step made: cfg, whose layers are all
+// AddStep stores the image a build step made: cfg, whose layers are all
 // in the store already but for the top one when top is not nil. Unlike
 // Add, it reads no layer but that one, so a step costs the same on a
 // large image as on a small one.
-func (s *ImageStore) addStep(cfg *v1.ConfigFile, top v1.Layer) (string, error) {
+func (s *Store) AddStep(cfg *v1.ConfigFile, top v1.Layer) (string, error) {
 	if top != nil {
 		ids := cfg.RootFS.DiffIDs
 		parent := ""
@@ -210,7 +213,7 @@ func (s *ImageStore) addStep(cfg *v1.ConfigFile, top v1.Layer) (string, error) {
 
 // store records an image's config, whose layers are in place, and names
 // it tags; it returns the image's id, the digest of the config.
-func (s *ImageStore) store(raw []byte, tags []string) (string, error) {
+func (s *Store) store(raw []byte, tags []string) (string, error) {
 	sum := sha256.Sum256(raw)
 	id := "sha256:" + hex.EncodeToString(sum[:])
 	if err := thinpool.WriteFileDurable(filepath.Join(s.dir, "configs", strings.TrimPrefix(id, "sha256:")+".json"), raw); err != nil {
@@ -232,10 +235,10 @@ func (s *ImageStore) store(raw []byte, tags []string) (string, error) {
 // ensureLayer makes the device of layer chain, a snapshot of parent with
 // the layer's diff applied, unless a complete one exists. A device left
 // incomplete by a crash or a bad layer is removed.
-func (s *ImageStore) ensureLayer(parent, chain, diffID string, l v1.Layer, what string, progress io.Writer) error {
+func (s *Store) ensureLayer(parent, chain, diffID string, l v1.Layer, what string, progress io.Writer) error {
 	marker := filepath.Join(s.dir, "layers", strings.TrimPrefix(chain, "sha256:"))
 	if _, err := os.Stat(marker); err == nil {
-		fmt.Fprintf(progress, "%s %s: already present\n", what, short(diffID))
+		fmt.Fprintf(progress, "%s %s: already present\n", what, stringid.TruncateID(diffID))
 		return nil
 	}
 	dev := layerDevice(chain)
@@ -247,19 +250,19 @@ func (s *ImageStore) ensureLayer(parent, chain, diffID string, l v1.Layer, what 
 	n, err := s.extract(dev, diffID, l)
 	if err != nil {
 		s.storage.Remove(dev)
-		return fmt.Errorf("images: %s %s: %w", what, short(diffID), err)
+		return fmt.Errorf("images: %s %s: %w", what, stringid.TruncateID(diffID), err)
 	}
 	if err := thinpool.WriteFileDurable(marker, []byte(diffID)); err != nil {
 		return fmt.Errorf("images: %w", err)
 	}
-	fmt.Fprintf(progress, "%s %s: %.1f MB in %.1f s\n", what, short(diffID), float64(n)/1e6, time.Since(start).Seconds())
+	fmt.Fprintf(progress, "%s %s: %.1f MB in %.1f s\n", what, stringid.TruncateID(diffID), float64(n)/1e6, time.Since(start).Seconds())
 	return nil
 }
 
 // extract mounts dev and applies the layer onto it, keeping the tar as a
 // blob and checking that its digest is the diff id the image claims.
-func (s *ImageStore) extract(dev, diffID string, l v1.Layer) (int64, error) {
-	mnt, unmount, err := s.mount(dev, 0, true)
+func (s *Store) extract(dev, diffID string, l v1.Layer) (int64, error) {
+	mnt, unmount, err := s.Mount(dev, 0, true)
 	if err != nil {
 		return 0, err
 	}
@@ -276,7 +279,7 @@ func (s *ImageStore) extract(dev, diffID string, l v1.Layer) (int64, error) {
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	n, err := ApplyLayer(mnt, io.TeeReader(rc, io.MultiWriter(h, tmp)))
+	n, err := archive.ApplyLayer(mnt, io.TeeReader(rc, io.MultiWriter(h, tmp)))
 	if err == nil {
 		_, err = io.Copy(io.MultiWriter(h, tmp), rc) // tar padding after the last entry
 	}
@@ -287,7 +290,7 @@ func (s *ImageStore) extract(dev, diffID string, l v1.Layer) (int64, error) {
 		return n, err
 	}
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != diffID {
-		return n, fmt.Errorf("the layer's content has digest %s, not %s: the archive is damaged", short(got), short(diffID))
+		return n, fmt.Errorf("the layer's content has digest %s, not %s: the archive is damaged", stringid.TruncateID(got), stringid.TruncateID(diffID))
 	}
 	if err := syncfs(mnt); err != nil {
 		return n, err
@@ -295,18 +298,18 @@ func (s *ImageStore) extract(dev, diffID string, l v1.Layer) (int64, error) {
 	return n, os.Rename(tmp.Name(), blob)
 }
 
-// mount activates the thin device dev and mounts its ext4 filesystem
+// Mount activates the thin device dev and mounts its ext4 filesystem
 // with flags on a new directory under mnt/; the returned func unmounts it,
 // removes the directory and, with deactivate, deactivates the device (not
 // for a running container's root, which stays in use).
-func (s *ImageStore) mount(dev string, flags uintptr, deactivate bool) (string, func(), error) {
-	return s.mountLabelled(dev, flags, deactivate, "")
+func (s *Store) Mount(dev string, flags uintptr, deactivate bool) (string, func(), error) {
+	return s.MountLabelled(dev, flags, deactivate, "")
 }
 
-// mountLabelled is mount with an SELinux mount label: a device a running
+// MountLabelled is mount with an SELinux mount label: a device a running
 // container has mounted must be mounted again with its label, or the
 // kernel refuses the second mount.
-func (s *ImageStore) mountLabelled(dev string, flags uintptr, deactivate bool, mountLabel string) (string, func(), error) {
+func (s *Store) MountLabelled(dev string, flags uintptr, deactivate bool, mountLabel string) (string, func(), error) {
 	path, err := s.storage.Activate(dev)
 	if err != nil {
 		return "", nil, err
@@ -360,17 +363,9 @@ func gunzip(r io.Reader) (io.Reader, error) {
 	return zr, nil
 }
 
-func short(digest string) string {
-	d := strings.TrimPrefix(digest, "sha256:")
-	if len(d) > 12 {
-		d = d[:12]
-	}
-	return d
-}
-
 // LoadArchive loads every image of a docker save tarball or an OCI image
 // layout (a directory, or a tar of one), gzip-compressed or not.
-func (s *ImageStore) LoadArchive(path string, progress io.Writer) ([]string, error) {
+func (s *Store) LoadArchive(path string, progress io.Writer) ([]string, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return s.loadLayout(path, progress)
 	}
@@ -396,7 +391,7 @@ func (s *ImageStore) LoadArchive(path string, progress io.Writer) ([]string, err
 		if err != nil {
 			return nil, err
 		}
-		_, err = ExtractTar(dir, f)
+		_, err = archive.ExtractTar(dir, f)
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("images: unpack OCI layout: %w", err)
@@ -406,7 +401,7 @@ func (s *ImageStore) LoadArchive(path string, progress io.Writer) ([]string, err
 	return nil, fmt.Errorf("images: %s has neither manifest.json (docker save) nor oci-layout and index.json (OCI); for a flat root filesystem use berth import", path)
 }
 
-func (s *ImageStore) loadDockerSave(path string, progress io.Writer) ([]string, error) {
+func (s *Store) loadDockerSave(path string, progress io.Writer) ([]string, error) {
 	opener := func() (io.ReadCloser, error) { return os.Open(path) }
 	manifest, err := tarball.LoadManifest(opener)
 	if err != nil {
@@ -438,7 +433,7 @@ func (s *ImageStore) loadDockerSave(path string, progress io.Writer) ([]string, 
 	return loaded, nil
 }
 
-func (s *ImageStore) loadLayout(dir string, progress io.Writer) ([]string, error) {
+func (s *Store) loadLayout(dir string, progress io.Writer) ([]string, error) {
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		return nil, fmt.Errorf("images: %w", err)
@@ -473,7 +468,7 @@ func (s *ImageStore) loadLayout(dir string, progress io.Writer) ([]string, error
 
 // Import makes a one-layer image of a flat root filesystem tar (docker
 // import), tagged ref when ref is not "".
-func (s *ImageStore) Import(r io.Reader, ref string, edit func(*v1.ConfigFile) error, progress io.Writer) (string, error) {
+func (s *Store) Import(r io.Reader, ref string, edit func(*v1.ConfigFile) error, progress io.Writer) (string, error) {
 	tmp, err := os.CreateTemp(filepath.Join(s.dir, "mnt"), "import-")
 	if err != nil {
 		return "", err
@@ -489,14 +484,14 @@ func (s *ImageStore) Import(r io.Reader, ref string, edit func(*v1.ConfigFile) e
 	}
 	cfg := &v1.ConfigFile{Architecture: "amd64", OS: "linux", Created: v1.Time{Time: time.Now().UTC()},
 		RootFS: v1.RootFS{Type: "layers"},
-		Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}}
+		Config: v1.Config{Env: []string{"PATH=" + runtime.DefaultPath}}}
 	if edit != nil {
 		if err := edit(cfg); err != nil {
 			return "", err
 		}
 	}
 	fmt.Fprintln(progress, "importing the root filesystem")
-	id, err := s.addLayerFile(cfg, tmp.Name())
+	id, err := s.AddLayerFile(cfg, tmp.Name())
 	if err != nil {
 		return "", err
 	}
@@ -506,10 +501,10 @@ func (s *ImageStore) Import(r io.Reader, ref string, edit func(*v1.ConfigFile) e
 	return id, err
 }
 
-// addLayerFile stores an image of cfg, whose layers are in the store,
+// AddLayerFile stores an image of cfg, whose layers are in the store,
 // with the uncompressed layer tar at layerPath on top: a commit, an
 // import, a build step. It returns the image's id.
-func (s *ImageStore) addLayerFile(cfg *v1.ConfigFile, layerPath string) (string, error) {
+func (s *Store) AddLayerFile(cfg *v1.ConfigFile, layerPath string) (string, error) {
 	l, err := tarball.LayerFromFile(layerPath)
 	if err != nil {
 		return "", fmt.Errorf("images: %w", err)
@@ -520,14 +515,14 @@ func (s *ImageStore) addLayerFile(cfg *v1.ConfigFile, layerPath string) (string,
 	}
 	cfg.RootFS.Type = "layers"
 	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, d)
-	return s.addStep(cfg, l)
+	return s.AddStep(cfg, l)
 }
 
 // importSaved handles the classic walkthrough's habit of importing what
 // save wrote: an image archive (docker save or OCI) is loaded with its
 // config and layers, tagged ref too, instead of being taken for a root
 // filesystem. ok says whether path was such an archive.
-func (s *ImageStore) importSaved(path, ref string, progress io.Writer) (id string, ok bool, err error) {
+func (s *Store) importSaved(path, ref string, progress io.Writer) (id string, ok bool, err error) {
 	members, err := tarMembers(path)
 	if err != nil || !(members["manifest.json"] || members["oci-layout"] && members["index.json"]) {
 		return "", false, nil
@@ -552,9 +547,9 @@ func (s *ImageStore) importSaved(path, ref string, progress io.Writer) (id strin
 	return img.ID, true, nil
 }
 
-// openArchive opens a tar archive, plain or compressed with gzip or
+// OpenArchive opens a tar archive, plain or compressed with gzip or
 // bzip2 (told by its first bytes), and says whether it was compressed.
-func openArchive(p string) (r io.Reader, closeFn func(), compressed bool, err error) {
+func OpenArchive(p string) (r io.Reader, closeFn func(), compressed bool, err error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("images: %w", err)
@@ -580,7 +575,7 @@ func openArchive(p string) (r io.Reader, closeFn func(), compressed bool, err er
 // decompressed returns a path to the plain tar of path, decompressing a
 // compressed archive into a temporary file.
 func decompressed(path string) (string, func(), error) {
-	r, closeFn, compressed, err := openArchive(path)
+	r, closeFn, compressed, err := OpenArchive(path)
 	if err != nil {
 		return "", nil, err
 	}
@@ -604,7 +599,7 @@ func decompressed(path string) (string, func(), error) {
 // tarMembers lists the top-level files of a tar archive, plain or
 // compressed.
 func tarMembers(path string) (map[string]bool, error) {
-	r, closeFn, _, err := openArchive(path)
+	r, closeFn, _, err := OpenArchive(path)
 	if err != nil {
 		return nil, err
 	}
@@ -624,7 +619,7 @@ func tarMembers(path string) (map[string]bool, error) {
 }
 
 // List returns every image, newest first.
-func (s *ImageStore) List() ([]Image, error) {
+func (s *Store) List() ([]Image, error) {
 	repos, err := s.repositories(nil)
 	if err != nil {
 		return nil, err
@@ -649,26 +644,44 @@ func (s *ImageStore) List() ([]Image, error) {
 	return out, nil
 }
 
-func (s *ImageStore) load(id string) (Image, error) {
+func (s *Store) load(id string) (Image, error) {
 	b, err := os.ReadFile(filepath.Join(s.dir, "configs", strings.TrimPrefix(id, "sha256:")+".json"))
 	if err != nil {
 		return Image{}, fmt.Errorf("%w: %s", ErrNoSuchImage, id)
 	}
 	cfg := &v1.ConfigFile{}
 	if err := json.Unmarshal(b, cfg); err != nil {
-		return Image{}, fmt.Errorf("images: config of %s: %w", short(id), err)
+		return Image{}, fmt.Errorf("images: config of %s: %w", stringid.TruncateID(id), err)
 	}
 	img := Image{ID: id, Config: cfg}
 	for _, d := range cfg.RootFS.DiffIDs {
-		if fi, err := os.Stat(filepath.Join(s.dir, "blobs", d.Hex)); err == nil {
-			img.Size += fi.Size()
-		}
+		img.Size += s.LayerSize(d)
 	}
 	return img, nil
 }
 
+// LayerSize is the size of the layer whose uncompressed digest is
+// diffID, 0 when the store does not hold it.
+func (s *Store) LayerSize(diffID v1.Hash) int64 {
+	if fi, err := os.Stat(filepath.Join(s.dir, "blobs", diffID.Hex)); err == nil {
+		return fi.Size()
+	}
+	return 0
+}
+
+// TempFile is a new file for work in progress (an upload, a layer being
+// written), on the state disk beside the store; the caller removes it.
+func (s *Store) TempFile(prefix string) (*os.File, error) {
+	return os.CreateTemp(filepath.Join(s.dir, "mnt"), prefix)
+}
+
+// TempDir is TempFile's directory counterpart.
+func (s *Store) TempDir(prefix string) (string, error) {
+	return os.MkdirTemp(filepath.Join(s.dir, "mnt"), prefix)
+}
+
 // Get finds an image by name[:tag], full id, or an unambiguous id prefix.
-func (s *ImageStore) Get(ref string) (Image, error) {
+func (s *Store) Get(ref string) (Image, error) {
 	repos, err := s.repositories(nil)
 	if err != nil {
 		return Image{}, err
@@ -713,7 +726,7 @@ func isHex(s string) bool {
 }
 
 // Tag gives the image src the name dst too.
-func (s *ImageStore) Tag(src, dst string) error {
+func (s *Store) Tag(src, dst string) error {
 	img, err := s.Get(src)
 	if err != nil {
 		return err
@@ -742,7 +755,7 @@ func (i Image) chains() []string {
 
 // Untag removes the name ref; it reports whether the image has no name
 // left.
-func (s *ImageStore) Untag(ref string) (bool, error) {
+func (s *Store) Untag(ref string) (bool, error) {
 	norm, err := NormalizeRef(ref)
 	if err != nil {
 		return false, err
@@ -761,7 +774,7 @@ func (s *ImageStore) Untag(ref string) (bool, error) {
 
 // Delete removes an image and every layer no other image uses; it
 // returns the chain ids of the layers it removed.
-func (s *ImageStore) Delete(img Image) ([]string, error) {
+func (s *Store) Delete(img Image) ([]string, error) {
 	_, err := s.repositories(func(repos map[string]string) error {
 		for ref, id := range repos {
 			if id == img.ID {
@@ -812,7 +825,7 @@ func (s *ImageStore) Delete(img Image) ([]string, error) {
 // Save writes the images named by refs as one docker save tarball, which
 // berth and docker load again: the layers are the tars they were loaded
 // from.
-func (s *ImageStore) Save(refs []string, w io.Writer) error {
+func (s *Store) Save(refs []string, w io.Writer) error {
 	byRef := map[name.Reference]v1.Image{}
 	for _, ref := range refs {
 		img, err := s.Get(ref)
@@ -852,12 +865,12 @@ func (s *ImageStore) Save(refs []string, w io.Writer) error {
 
 // v1Image is a stored image as go-containerregistry's: its config and
 // its layers, the tars it was loaded from.
-func (s *ImageStore) v1Image(img Image) (v1.Image, error) {
+func (s *Store) v1Image(img Image) (v1.Image, error) {
 	var layers []v1.Layer
 	for _, d := range img.Config.RootFS.DiffIDs {
 		l, err := tarball.LayerFromFile(filepath.Join(s.dir, "blobs", d.Hex))
 		if err != nil {
-			return nil, fmt.Errorf("images: layer %s of %s: %w", short(d.String()), short(img.ID), err)
+			return nil, fmt.Errorf("images: layer %s of %s: %w", stringid.TruncateID(d.String()), stringid.TruncateID(img.ID), err)
 		}
 		layers = append(layers, l)
 	}
@@ -884,7 +897,7 @@ func (r Registry) options() []remote.Option {
 
 // Pull fetches ref from its registry and stores it under ref; it returns
 // the image's id and the manifest's digest.
-func (s *ImageStore) Pull(ref string, reg Registry, progress io.Writer) (string, string, error) {
+func (s *Store) Pull(ref string, reg Registry, progress io.Writer) (string, string, error) {
 	norm, err := NormalizeRef(ref)
 	if err != nil {
 		return "", "", errdefs.Kind(errdefs.ErrInvalid, err)
@@ -920,7 +933,7 @@ func (s *ImageStore) Pull(ref string, reg Registry, progress io.Writer) (string,
 
 // Push sends the image named ref to its registry; it returns the
 // manifest's digest.
-func (s *ImageStore) Push(ref string, reg Registry, progress io.Writer) (string, error) {
+func (s *Store) Push(ref string, reg Registry, progress io.Writer) (string, error) {
 	img, err := s.Get(ref)
 	if err != nil {
 		return "", err
@@ -980,9 +993,9 @@ func (r Registry) refusal(verb, ref string, err error) error {
 
 // digestsPath holds the registry digests of images pulled or pushed:
 // image id → repository@sha256:... (docker images --digests).
-func (s *ImageStore) digestsPath() string { return filepath.Join(s.dir, "repodigests.json") }
+func (s *Store) digestsPath() string { return filepath.Join(s.dir, "repodigests.json") }
 
-func (s *ImageStore) readDigests() map[string][]string {
+func (s *Store) readDigests() map[string][]string {
 	m := map[string][]string{}
 	if b, err := os.ReadFile(s.digestsPath()); err == nil {
 		json.Unmarshal(b, &m)
@@ -991,16 +1004,16 @@ func (s *ImageStore) readDigests() map[string][]string {
 }
 
 // RepoDigests are the registry digests of image id.
-func (s *ImageStore) RepoDigests(id string) []string { return s.readDigests()[id] }
+func (s *Store) RepoDigests(id string) []string { return s.readDigests()[id] }
 
-func (s *ImageStore) addDigest(id, d string) {
+func (s *Store) addDigest(id, d string) {
 	have := s.RepoDigests(id)
 	if !slices.Contains(have, d) {
 		s.setDigests(id, append(have, d))
 	}
 }
 
-func (s *ImageStore) setDigests(id string, ds []string) {
+func (s *Store) setDigests(id string, ds []string) {
 	s.repositories(func(map[string]string) error { // under the store's lock
 		m := s.readDigests()
 		if len(ds) == 0 {

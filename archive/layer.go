@@ -1,4 +1,11 @@
-package engine
+// Package archive reads and writes the tar archives containers and images
+// are made of: it applies an image layer onto a directory (whiteouts
+// delete), extracts a plain archive (a build context, docker cp's input:
+// a .wh. name is a file like another), and writes a tree, a file or the
+// difference between two trees (docker diff, commit, a build's RUN) as a
+// tar. Every path is resolved beneath the root it writes to. The design
+// is in docs/design.md.
+package archive
 
 import (
 	"archive/tar"
@@ -22,7 +29,7 @@ const (
 )
 
 // ApplyLayer extracts the uncompressed layer tar r onto the directory
-// root, as one layer of an image: whiteouts delete what lower layers had,
+// root, as one layer of an image: Whiteouts delete what lower layers had,
 // an opaque whiteout empties its directory of lower layers' entries, and
 // hard links, symlinks, device nodes, ownership, modes, times and xattrs
 // are kept.
@@ -32,32 +39,32 @@ const (
 // with an error naming the entry. The caller applies layers onto a fresh
 // snapshot and deletes it on error, so nothing half-written remains.
 func ApplyLayer(root string, r io.Reader) (int64, error) {
-	return extractWith(root, r, extractOptions{whiteouts: true})
+	return Extract(root, r, Options{Whiteouts: true})
 }
 
 // ExtractTar extracts a plain tar r onto root: a build context, a
-// volume's seed. It is ApplyLayer without layers' whiteouts: a file named
+// volume's seed. It is ApplyLayer without layers' Whiteouts: a file named
 // .wh.x is a file like another.
 func ExtractTar(root string, r io.Reader) (int64, error) {
-	return extractWith(root, r, extractOptions{})
+	return Extract(root, r, Options{})
 }
 
-// extractOptions say how a tar is extracted.
-type extractOptions struct {
-	whiteouts bool // a layer's: .wh. names delete
-	// noOverwriteDirNonDir refuses an entry that would put a file where a
+// Options say how a tar is extracted.
+type Options struct {
+	Whiteouts bool // a layer's: .wh. names delete
+	// NoOverwriteDirNonDir refuses an entry that would put a file where a
 	// directory is, or a directory where a file is (docker cp's default).
-	noOverwriteDirNonDir bool
-	owner                *[2]int // every entry's uid and gid, instead of its own
+	NoOverwriteDirNonDir bool
+	Owner                *[2]int // every entry's uid and gid, instead of its own
 }
 
-func extractWith(root string, r io.Reader, o extractOptions) (int64, error) {
+func Extract(root string, r io.Reader, o Options) (int64, error) {
 	rootFD, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, fmt.Errorf("layer: open %s: %w", root, err)
 	}
 	defer unix.Close(rootFD)
-	x := &extractor{root: rootFD, created: map[string]bool{}, extractOptions: o}
+	x := &extractor{root: rootFD, created: map[string]bool{}, Options: o}
 	tr := tar.NewReader(r)
 	var size int64
 	for {
@@ -68,8 +75,8 @@ func extractWith(root string, r io.Reader, o extractOptions) (int64, error) {
 		if err != nil {
 			return size, fmt.Errorf("layer: read tar: %w", err)
 		}
-		if o.owner != nil {
-			hdr.Uid, hdr.Gid = o.owner[0], o.owner[1]
+		if o.Owner != nil {
+			hdr.Uid, hdr.Gid = o.Owner[0], o.Owner[1]
 		}
 		n, err := x.entry(hdr, tr)
 		if err != nil {
@@ -81,7 +88,7 @@ func extractWith(root string, r io.Reader, o extractOptions) (int64, error) {
 }
 
 type extractor struct {
-	extractOptions
+	Options
 	root    int
 	created map[string]bool // paths this layer made: an opaque whiteout keeps them
 	dirs    []*tar.Header   // directory times are set last
@@ -90,9 +97,9 @@ type extractor struct {
 // errEscape is the error of an entry that would leave the root.
 var errEscape = errors.New("it would escape the image's root; the layer is refused")
 
-// cleanName turns a tar name into a path relative to the root, refusing
+// CleanName turns a tar name into a path relative to the root, refusing
 // names that climb out of it.
-func cleanName(name string) (string, error) {
+func CleanName(name string) (string, error) {
 	p := path.Clean(strings.TrimLeft(name, "/"))
 	if p == ".." || strings.HasPrefix(p, "../") {
 		return "", errEscape
@@ -156,7 +163,7 @@ func (x *extractor) mkdirAll(rel string) error {
 }
 
 func (x *extractor) entry(hdr *tar.Header, r io.Reader) (int64, error) {
-	rel, err := cleanName(hdr.Name)
+	rel, err := CleanName(hdr.Name)
 	if err != nil {
 		return 0, err
 	}
@@ -164,10 +171,10 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) (int64, error) {
 		return 0, nil
 	}
 	dir, base := path.Split(rel)
-	if x.whiteouts && base == opaqueWhiteout {
+	if x.Whiteouts && base == opaqueWhiteout {
 		return 0, x.opaque(strings.TrimSuffix(dir, "/"))
 	}
-	if x.whiteouts && strings.HasPrefix(base, whiteoutPrefix) {
+	if x.Whiteouts && strings.HasPrefix(base, whiteoutPrefix) {
 		victim := path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix))
 		pfd, name, err := x.parent(victim)
 		if err != nil {
@@ -186,7 +193,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) (int64, error) {
 	var st unix.Stat_t
 	if unix.Fstatat(pfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
 		isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
-		if x.noOverwriteDirNonDir && isDir != (hdr.Typeflag == tar.TypeDir) {
+		if x.NoOverwriteDirNonDir && isDir != (hdr.Typeflag == tar.TypeDir) {
 			if isDir {
 				return 0, errdefs.Kind(errdefs.ErrInvalid, fmt.Errorf("cannot overwrite directory %q with non-directory", "/"+rel))
 			}
@@ -223,7 +230,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) (int64, error) {
 			return 0, err
 		}
 	case tar.TypeLink:
-		target, err := cleanName(hdr.Linkname)
+		target, err := CleanName(hdr.Linkname)
 		if err != nil {
 			return 0, fmt.Errorf("hard link to %q: %w", hdr.Linkname, err)
 		}
@@ -308,7 +315,7 @@ func (x *extractor) opaque(dir string) error {
 func (x *extractor) finishDirs() error {
 	for i := len(x.dirs) - 1; i >= 0; i-- {
 		hdr := x.dirs[i]
-		rel, _ := cleanName(hdr.Name)
+		rel, _ := CleanName(hdr.Name)
 		pfd, name, err := x.parent(rel)
 		if err != nil {
 			return fmt.Errorf("layer: directory %q: %w", hdr.Name, err)

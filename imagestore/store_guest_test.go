@@ -1,7 +1,7 @@
 //go:build guest
 
 // These tests run inside a booted berth guest (see tests/engine_test.go).
-package engine
+package imagestore
 
 import (
 	"archive/tar"
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/pkg/stringid"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -23,22 +24,23 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/sys/unix"
 
+	"berth/hostpath"
 	"berth/thinpool"
 )
 
-const bundledBusybox = "/usr/share/berth/images/busybox.tar"
+var bundledBusybox = filepath.Join(hostpath.BundledImages, "busybox.tar")
 
 // testStore is an image store on a loopback pool of its own.
-func testStore(t *testing.T) (*ImageStore, *thinpool.Storage) {
+func testStore(t *testing.T) (*Store, *thinpool.Storage) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := thinpool.Open(thinpool.Config{Name: "test-" + filepath.Base(dir), Dir: filepath.Join(dir, "pool"),
-		DataSize: 2 << 30, MetadataSize: 64 << 20, BaseSize: 256 << 20, MinFreePercent: 5, Mkfs: "/sbin/mkfs.ext4"})
+		DataSize: 2 << 30, MetadataSize: 64 << 20, BaseSize: 256 << 20, MinFreePercent: 5, Mkfs: hostpath.Mkfs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Shutdown(); st.Close() })
-	store, err := NewImageStore(filepath.Join(dir, "images"), st)
+	store, err := New(filepath.Join(dir, "images"), st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func testStore(t *testing.T) (*ImageStore, *thinpool.Storage) {
 // mounted mounts a snapshot of the image's top layer and returns its path.
 func mounted(t *testing.T, st *thinpool.Storage, img Image) string {
 	t.Helper()
-	name := "check-" + short(img.ID)
+	name := "check-" + stringid.TruncateID(img.ID)
 	if err := st.Create(name, img.TopLayer()); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +110,7 @@ func TestLoadBusybox(t *testing.T) {
 	if same, err := store.Get("registry.local:5000/tools/busybox:1.35"); err != nil || same.ID != img.ID {
 		t.Errorf("tagged image: %v %v", same.ID, err)
 	}
-	if byID, err := store.Get(short(img.ID)); err != nil || byID.ID != img.ID {
+	if byID, err := store.Get(stringid.TruncateID(img.ID)); err != nil || byID.ID != img.ID {
 		t.Errorf("by short id: %v", err)
 	}
 	list, _ := store.List()

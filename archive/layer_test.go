@@ -1,4 +1,4 @@
-package engine
+package archive
 
 import (
 	"archive/tar"
