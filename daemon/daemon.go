@@ -21,6 +21,7 @@ import (
 	"berth/hostpath"
 	"berth/netconf"
 	"berth/runtime"
+	"berth/supervise"
 	"berth/thinpool"
 )
 
@@ -54,14 +55,14 @@ func Run(version string) int {
 		logf("%v", err)
 		return 1
 	}
-	reaper := engine.NewChildReaper()
+	reaper := supervise.NewChildReaper()
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT)
 	opts := engine.Options{Version: version, InitBinary: hostpath.InitBinary, StateDir: hostpath.State, RunDir: hostpath.Run, Storage: st, Network: network, Reaper: reaper, Log: os.Stdout,
 		Transport: engine.ProxyTransport(c.Network), Runtime: rt,
 		LogMaxSize: int64(*c.Engine.LogMaxSize), LogMaxFiles: c.Engine.LogMaxFile}
-	if fd, err := strconv.Atoi(os.Getenv(engine.KeeperFDEnv)); err == nil {
-		if opts.Keeper, opts.Held, err = engine.OpenKeeper(os.NewFile(uintptr(fd), "keeper")); err != nil {
+	if fd, err := strconv.Atoi(os.Getenv(supervise.KeeperFDEnv)); err == nil {
+		if opts.Keeper, opts.Held, err = supervise.OpenKeeper(os.NewFile(uintptr(fd), "keeper")); err != nil {
 			logf("%v: running containers will not survive an engine restart", err)
 		}
 	}
@@ -117,7 +118,7 @@ func containersMemory(reserve int64, logf func(string, ...any)) int64 {
 
 // stopAll stops the containers (engine.StopAll) while this goroutine
 // keeps reaping their first processes.
-func stopAll(e *engine.Engine, grace time.Duration, reaper *engine.Reaper, signals <-chan os.Signal) {
+func stopAll(e *engine.Engine, grace time.Duration, reaper *supervise.Reaper, signals <-chan os.Signal) {
 	done := make(chan struct{})
 	go func() { e.StopAll(grace); close(done) }()
 	for {

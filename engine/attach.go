@@ -135,12 +135,15 @@ func openPty(size Winsize) (master, slave *os.File, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("engine: open a terminal: %w", err)
 	}
-	fd := fileFD(master)
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+	if err := withFD(master, func(fd int) error { return unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0) }); err != nil {
 		master.Close()
 		return nil, nil, fmt.Errorf("engine: unlock the terminal: %w", err)
 	}
-	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
+	var n uint32
+	err = withFD(master, func(fd int) (err error) {
+		n, err = unix.IoctlGetUint32(fd, unix.TIOCGPTN)
+		return err
+	})
 	if err != nil {
 		master.Close()
 		return nil, nil, fmt.Errorf("engine: terminal number: %w", err)
@@ -163,7 +166,7 @@ func setWinsize(f *os.File, size Winsize) error {
 		size = Winsize{24, 80}
 	}
 	ws := &unix.Winsize{Row: size.Height, Col: size.Width}
-	if err := unix.IoctlSetWinsize(fileFD(f), unix.TIOCSWINSZ, ws); err != nil {
+	if err := withFD(f, func(fd int) error { return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, ws) }); err != nil {
 		return fmt.Errorf("engine: set the terminal's size: %w", err)
 	}
 	return nil
@@ -232,4 +235,18 @@ func (e *Engine) ContainerResize(ref string, o container.ResizeOptions) error {
 		return errdefs.Kind(errdefs.ErrConflict, fmt.Errorf("Container %s is not running", en.c.Id))
 	}
 	return en.logs.resize(Winsize{Height: uint16(o.Height), Width: uint16(o.Width)})
+}
+
+// withFD runs f on file's descriptor, without Fd's switch to blocking
+// mode: the engine's reads of a terminal must stay interruptible.
+func withFD(file *os.File, f func(fd int) error) error {
+	rc, err := file.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }

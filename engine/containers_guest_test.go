@@ -27,6 +27,7 @@ import (
 	"berth/hostpath"
 	"berth/netconf"
 	"berth/runtime"
+	"berth/supervise"
 	"berth/thinpool"
 )
 
@@ -39,7 +40,7 @@ func TestMain(m *testing.M) {
 
 var (
 	reaperOnce sync.Once
-	reaper     = NewChildReaper()
+	reaper     = supervise.NewChildReaper()
 )
 
 // testEngine is an engine with busybox loaded, on a pool of its own and

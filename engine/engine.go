@@ -23,6 +23,7 @@ import (
 	"berth/imagestore"
 	"berth/netconf"
 	"berth/runtime"
+	"berth/supervise"
 	"berth/thinpool"
 )
 
@@ -36,7 +37,7 @@ type Options struct {
 	RunDir     string // /run/berth: mount points, sockets
 	Storage    *thinpool.Storage
 	Network    *netconf.Network
-	Reaper     *Reaper
+	Reaper     *supervise.Reaper
 	// Runtime starts the containers' processes.
 	Runtime *runtime.Runtime
 	Log     io.Writer
@@ -49,8 +50,8 @@ type Options struct {
 	// Keeper is PID 1's keeper of running containers (nil in tests that
 	// run an engine alone), and Held the runs it kept while no engine ran:
 	// the engine re-adopts them.
-	Keeper *KeeperLink
-	Held   map[string]HeldRun
+	Keeper *supervise.KeeperLink
+	Held   map[string]supervise.HeldRun
 }
 
 // Engine owns images and containers.
@@ -68,13 +69,12 @@ type Engine struct {
 
 // entry is a container with what the engine holds while it runs.
 type entry struct {
-	c        *Container
-	done     chan struct{} // closed when the current run ends
-	stopping bool          // stopped by the user: no restart
-	logs     *logBook
-	waiters  []waiter   // docker wait calls not answered yet
-	health   *healthRun // the health check of the current run, if any
-	removed  bool
+	c       *Container
+	done    chan struct{}       // closed when the current run ends
+	restart supervise.Restarter // its restart policy at work; stopped by the user
+	logs    *logBook
+	waiters []waiter   // docker wait calls not answered yet
+	health  *healthRun // the health check of the current run, if any
 	// starting is held for reading while a process is started into the
 	// container's cgroup (an exec, a health probe) and for writing while
 	// the container is frozen: a process cloned into a frozen cgroup
@@ -141,11 +141,11 @@ func New(opts Options) (*Engine, error) {
 			for _, f := range h.Files {
 				f.Close()
 			}
-			opts.Keeper.drop(id)
+			opts.Keeper.Drop(id)
 		}
 	}
 	if opts.Keeper != nil {
-		go opts.Keeper.serve(e.adoptedExit)
+		go opts.Keeper.Serve(e.adoptedExit)
 	}
 	return e, nil
 }
@@ -153,7 +153,7 @@ func New(opts Options) (*Engine, error) {
 // adopt takes over a run that PID 1 kept while the engine was away: its
 // output is copied into the log again, and PID 1, which reaps it now,
 // reports its end.
-func (e *Engine) adopt(en *entry, h HeldRun) error {
+func (e *Engine) adopt(en *entry, h supervise.HeldRun) error {
 	if err := en.logs.resume(h.Files, en.c.Config.StdinOnce); err != nil {
 		return err
 	}

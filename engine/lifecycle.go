@@ -108,7 +108,7 @@ func (e *Engine) ContainerStart(ref string) error {
 		e.mu.Unlock()
 		return errdefs.Kind(errdefs.ErrNotModified, fmt.Errorf("container %s is already running", stringid.TruncateID(en.c.Id)))
 	}
-	en.stopping = false
+	en.restart.Resume()
 	en.done = make(chan struct{})
 	en.c.ManuallyStopped = false
 	c := *en.c
@@ -206,7 +206,7 @@ func (e *Engine) start(c *Container, en *entry) (int, <-chan unix.WaitStatus, er
 		e.cleanUp(c)
 		return 0, nil, err
 	}
-	if err := e.opts.Keeper.hold(id, pid, streams.Engine); err != nil {
+	if err := e.opts.Keeper.Hold(id, pid, streams.Engine); err != nil {
 		e.logf("engine: PID 1 does not keep container %s: %v", stringid.TruncateID(id), err)
 	}
 	if err := launch.Started(); err != nil {
@@ -317,7 +317,7 @@ func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
 	ws := <-exited
 	e.stopHealth(en)
 	en.logs.wait()
-	e.opts.Keeper.drop(en.c.Id)
+	e.opts.Keeper.Drop(en.c.Id)
 	e.forgetExecs(en.c.Id)
 	code := exitCode(ws)
 	e.mu.Lock()
@@ -332,7 +332,7 @@ func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
 	}
 	c.State = State{Status: "exited", ExitCode: code, OOMKilled: oom, StartedAt: c.State.StartedAt, FinishedAt: time.Now().UTC(), Health: health}
 	ran := c.State.FinishedAt.Sub(c.State.StartedAt)
-	restart := !en.stopping && shouldRestart(c.HostConfig.RestartPolicy, code, c.RestartCount)
+	restart, wait := en.restart.Next(c.HostConfig.RestartPolicy, code, c.RestartCount, ran)
 	if restart {
 		c.State.Status, c.State.Restarting = "restarting", true
 		c.RestartCount++
@@ -341,7 +341,6 @@ func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
 	close(en.done)
 	e.notifyWaiters(en, code, restart)
 	autoRemove := c.HostConfig.AutoRemove && !restart
-	count := c.RestartCount
 	cc := *c
 	e.mu.Unlock()
 	if oom {
@@ -352,14 +351,7 @@ func (e *Engine) monitor(en *entry, exited <-chan unix.WaitStatus) {
 		e.Remove(c.Id, false, true) // --rm takes the container's anonymous volumes too, as Docker's
 		return
 	}
-	if restart {
-		time.Sleep(backoff(count, ran))
-		e.mu.Lock()
-		stopping := en.stopping || en.removed
-		e.mu.Unlock()
-		if stopping {
-			return
-		}
+	if restart && en.restart.Wait(wait) {
 		if err := e.ContainerStart(c.Id); err != nil {
 			e.logf("engine: restart %s: %v", strings.TrimPrefix(c.Name, "/"), err)
 		}
@@ -375,30 +367,6 @@ func (e *Engine) forgetExecs(id string) {
 			delete(e.execs, xid)
 		}
 	}
-}
-
-// shouldRestart applies a restart policy to an exit.
-func shouldRestart(p container.RestartPolicy, code, restarts int) bool {
-	switch p.Name {
-	case container.RestartPolicyAlways, container.RestartPolicyUnlessStopped:
-		return true
-	case container.RestartPolicyOnFailure:
-		return code != 0 && (p.MaximumRetryCount == 0 || restarts < p.MaximumRetryCount)
-	}
-	return false
-}
-
-// backoff is the wait before the count-th restart: 100 ms doubling, back
-// to 100 ms after a run of 10 s or more.
-func backoff(count int, ran time.Duration) time.Duration {
-	if ran >= 10*time.Second {
-		return 100 * time.Millisecond
-	}
-	d := 100 * time.Millisecond
-	for i := 1; i < count && d < time.Minute; i++ {
-		d *= 2
-	}
-	return min(d, time.Minute)
 }
 
 // waiter is a docker wait call: its condition and where to answer.
@@ -499,7 +467,7 @@ func (e *Engine) stop(ref string, o container.StopOptions, manual bool) error {
 	if o.Timeout != nil {
 		timeout = time.Duration(*o.Timeout) * time.Second
 	}
-	en.stopping = true
+	en.restart.Stop()
 	if manual {
 		c.ManuallyStopped = true
 		e.save(c)
@@ -568,7 +536,7 @@ func (e *Engine) ContainerKill(ref, signal string) error {
 	c := en.c
 	running, paused, pid := c.State.Running, c.State.Paused, c.State.Pid
 	if running && (sig == unix.SIGKILL || sig == unix.SIGTERM) {
-		en.stopping = true
+		en.restart.Stop()
 		c.ManuallyStopped = true
 		e.save(c)
 	}
@@ -706,7 +674,7 @@ func (e *Engine) Remove(ref string, force, volumes bool) error {
 		return err
 	}
 	e.mu.Lock()
-	en.removed = true
+	en.restart.Stop() // a restart waiting for its backoff does not happen
 	delete(e.containers, id)
 	for _, w := range en.waiters {
 		w.ch <- container.WaitResponse{StatusCode: int64(en.c.State.ExitCode)}

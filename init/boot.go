@@ -12,18 +12,18 @@ import (
 	"golang.org/x/sys/unix"
 
 	"berth/config"
-	"berth/engine"
 	"berth/hostpath"
 	"berth/netconf"
+	"berth/supervise"
 	"berth/thinpool"
 )
 
 // system is what PID 1 knows about the running host. Boot steps fill it in;
 // nothing else holds state.
 type system struct {
-	console  io.Writer      // every active console
-	reaper   *engine.Reaper // the one wait4(-1) loop
-	config   *config.Config // nil until read, or when it is broken
+	console  io.Writer         // every active console
+	reaper   *supervise.Reaper // the one wait4(-1) loop
+	config   *config.Config    // nil until read, or when it is broken
 	started  time.Time
 	consoles *consoleSupervisor
 	// consoleFiles are the open console devices behind console.
@@ -33,7 +33,7 @@ type system struct {
 	engine       *engineSupervisor // nil until the engine is started
 	// keeper holds the streams and exit statuses of running containers
 	// while no engine runs, so that a restarted engine re-adopts them.
-	keeper *engine.Keeper
+	keeper *supervise.Keeper
 	// rescue, when set, says why the boot stops at the rescue shell: the
 	// steps after the one that set it are skipped.
 	rescue string
@@ -94,8 +94,8 @@ func runInit() {
 	}
 	signals := make(chan os.Signal, 16)
 	signal.Notify(signals, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGPWR)
-	s.reaper = engine.NewReaper()
-	s.keeper = engine.NewKeeper(s.logf)
+	s.reaper = supervise.NewReaper()
+	s.keeper = supervise.NewKeeper(s.logf)
 	s.reaper.OnUnclaimed(s.keeper.Reaped)
 	s.reaper.ReapAll() // children that exited before the first SIGCHLD
 

@@ -15,18 +15,20 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"berth/engine"
 	"berth/hostpath"
+	"berth/supervise"
 )
 
 // EngineArg is the argument that makes berth the engine; PID 1 starts it.
 const EngineArg = "__engine"
 
-// engineSupervisor keeps the engine running.
+// engineSupervisor keeps the engine running, under the restart policy
+// containers have too (supervise.Always).
 type engineSupervisor struct {
+	restart  supervise.Restarter
 	mu       sync.Mutex
 	pid      int
-	stopping bool
+	restarts int
 	exited   chan struct{} // closed when the current engine process ends
 }
 
@@ -78,7 +80,7 @@ func (sup *engineSupervisor) start(s *system) error {
 		s.logf("%v: running containers will not survive an engine restart", err)
 	} else {
 		cmd.ExtraFiles = []*os.File{keeper}
-		cmd.Env = append(os.Environ(), engine.KeeperFDEnv+"=3")
+		cmd.Env = append(os.Environ(), supervise.KeeperFDEnv+"=3")
 		defer keeper.Close()
 	}
 	pid, done, err := s.reaper.Start(cmd)
@@ -96,17 +98,16 @@ func (sup *engineSupervisor) start(s *system) error {
 		ws := <-done
 		close(exited)
 		sup.mu.Lock()
-		stopping := sup.stopping
+		again, wait := sup.restart.Next(supervise.Always, ws.ExitStatus(), sup.restarts, time.Since(started))
+		sup.restarts++
 		sup.mu.Unlock()
-		if stopping {
+		if !again {
 			return
 		}
-		wait := time.Second
-		if time.Since(started) < 10*time.Second {
-			wait = 5 * time.Second
-		}
 		s.logf("the engine exited (status %d); restarting it in %v", ws.ExitStatus(), wait)
-		time.Sleep(wait)
+		if !sup.restart.Wait(wait) {
+			return
+		}
 		if err := sup.start(s); err != nil {
 			s.logf("%v", err)
 		}
@@ -117,8 +118,8 @@ func (sup *engineSupervisor) start(s *system) error {
 // stop asks the engine to stop every container and exit, and waits for
 // it at most grace.
 func (sup *engineSupervisor) stop(grace time.Duration, reap func()) {
+	sup.restart.Stop()
 	sup.mu.Lock()
-	sup.stopping = true
 	pid, exited := sup.pid, sup.exited
 	sup.mu.Unlock()
 	if pid == 0 {

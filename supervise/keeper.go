@@ -1,4 +1,4 @@
-package engine
+package supervise
 
 import (
 	"encoding/json"
@@ -267,8 +267,8 @@ func OpenKeeper(f *os.File) (*KeeperLink, map[string]HeldRun, error) {
 	return &KeeperLink{fd: fd}, held, nil
 }
 
-// serve passes the exits PID 1 reports to exit, until PID 1 goes away.
-func (l *KeeperLink) serve(exit func(id string, ws unix.WaitStatus)) {
+// Serve passes the exits PID 1 reports to exit, until PID 1 goes away.
+func (l *KeeperLink) Serve(exit func(id string, ws unix.WaitStatus)) {
 	for {
 		m, files, err := recvMsg(l.fd)
 		if err != nil {
@@ -283,8 +283,8 @@ func (l *KeeperLink) serve(exit func(id string, ws unix.WaitStatus)) {
 	}
 }
 
-// hold gives PID 1 the engine's ends of a run's streams.
-func (l *KeeperLink) hold(id string, pid int, files map[string]*os.File) error {
+// Hold gives PID 1 the engine's ends of a run's streams.
+func (l *KeeperLink) Hold(id string, pid int, files map[string]*os.File) error {
 	if l == nil {
 		return nil
 	}
@@ -304,8 +304,8 @@ func (l *KeeperLink) hold(id string, pid int, files map[string]*os.File) error {
 	return sendMsg(l.fd, m, fs)
 }
 
-// drop tells PID 1 a run is over.
-func (l *KeeperLink) drop(id string) {
+// Drop tells PID 1 a run is over.
+func (l *KeeperLink) Drop(id string) {
 	if l == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package engine
+package supervise
 
 import (
 	"io"
@@ -27,7 +27,7 @@ func TestKeeperHandsRunsToTheNextEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := link.hold("c1", 4242, map[string]*os.File{"stdout": r, "stdin": w}); err != nil {
+	if err := link.Hold("c1", 4242, map[string]*os.File{"stdout": r, "stdin": w}); err != nil {
 		t.Fatal(err)
 	}
 	// The first engine dies: its ends close. The container writes on, and
