@@ -43,8 +43,10 @@ vet:
 	$(GO) vet -tags appliance ./tests
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 
-unit-test:
-	$(GO) test ./...
+# The unit tests run with the race detector, which needs cgo (gcc, from
+# make deps).
+unit-test: deps
+	CGO_ENABLED=1 $(GO) test -race ./...
 
 appliance-test: image
 	$(GO) test -tags appliance -count=1 -timeout 20m ./tests -build $(abspath $(BUILD))

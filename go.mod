@@ -44,6 +44,7 @@ require (
 	github.com/docker/go-connections v0.7.0
 	github.com/docker/go-units v0.5.0
 	github.com/moby/docker-image-spec v1.3.1
+	github.com/moby/sys/mountinfo v0.7.2
 )
 
 require (

@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -410,5 +412,33 @@ func TestPauseWhileExecing(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("an exec hung")
+	}
+}
+
+// TestSystemMountsStayInsideTheRoot: an image whose /proc is a symbolic
+// link out of its root is refused at start; nothing is made or mounted
+// where the link points on the host.
+func TestSystemMountsStayInsideTheRoot(t *testing.T) {
+	e := testEngine(t)
+	escape := filepath.Join("/run", "berth-escape-"+strconv.Itoa(os.Getpid()))
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "proc", Typeflag: tar.TypeSymlink, Linkname: escape, Mode: 0o777})
+	tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.Close()
+	if _, err := e.Images.Import(&buf, "escape:1", nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	c, err := create(e, spec{Image: "escape:1", Cmd: []string{"/bin/true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.ContainerStart(c.Id)
+	if err == nil {
+		t.Error("a container whose /proc leads out of its root started")
+	}
+	if _, serr := os.Lstat(escape); serr == nil {
+		os.RemoveAll(escape)
+		t.Errorf("starting it made %s on the host (start error: %v)", escape, err)
 	}
 }

@@ -7,11 +7,13 @@
 # (never installed: the build machine's own /etc/selinux is not touched).
 # The tests' independent judge: Debian's Docker CLI (docker.io), of which
 # only /usr/bin/docker is unpacked into $BUILD/docker-cli, never installed.
+# gcc builds the race detector the unit tests run with.
 # Packages are cached in $BUILD/cache; what is unpacked already is kept.
 set -eu
 BUILD=${BUILD:-build}
 PACKAGES="qemu-system-x86 qemu-utils ovmf busybox-static e2fsprogs thin-provisioning-tools dosfstools mtools ca-certificates git make crun runc syslinux syslinux-common systemd-boot-efi debootstrap tar tini
-secilc policycoreutils checkpolicy semodule-utils selinux-utils m4 gawk"
+secilc policycoreutils checkpolicy semodule-utils selinux-utils m4 gawk
+gcc libc6-dev"
 
 missing=""
 for p in $PACKAGES; do

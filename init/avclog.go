@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // avcPerSecond bounds how many denials a second reach the console, so that
@@ -34,7 +37,7 @@ func (s *system) forwardDenials() {
 			// /dev/kmsg gives one record per read: "prio,seq,time,flags;text".
 			line, err := r.ReadString('\n')
 			if err != nil {
-				if strings.Contains(err.Error(), "broken pipe") { // records overwritten meanwhile
+				if errors.Is(err, unix.EPIPE) { // records overwritten meanwhile
 					continue
 				}
 				return

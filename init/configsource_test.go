@@ -45,16 +45,3 @@ func TestParseFATLabel(t *testing.T) {
 		}
 	}
 }
-
-func TestUnescapeMountPath(t *testing.T) {
-	for in, want := range map[string]string{
-		`/mnt/with\040space`: "/mnt/with space",
-		`/plain`:             "/plain",
-		`/tab\011here`:       "/tab\there",
-		`/end\04`:            `/end\04`,
-	} {
-		if got := unescapeMountPath(in); got != want {
-			t.Errorf("unescapeMountPath(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

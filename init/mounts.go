@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -26,7 +27,7 @@ var systemMounts = []mount{
 	{"shm", "/dev/shm", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=1777"},
 	{"tmpfs", "/run", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=0755"},
 	{"tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=1777"},
-	{"cgroup2", "/sys/fs/cgroup", "cgroup2", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, "nsdelegate"},
+	{"cgroup2", runtime.CgroupRoot, "cgroup2", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, "nsdelegate"},
 }
 
 // devLinks are the /dev symlinks devtmpfs does not make.
@@ -57,7 +58,7 @@ func mountFilesystems(*system) error {
 }
 
 func enableControllers(*system) error {
-	have, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers")
+	have, err := os.ReadFile(filepath.Join(runtime.CgroupRoot, "cgroup.controllers"))
 	if err != nil {
 		return fmt.Errorf("read cgroup controllers: %w", err)
 	}
@@ -73,7 +74,7 @@ func enableControllers(*system) error {
 		}
 		enable = append(enable, "+"+c)
 	}
-	if err := os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte(strings.Join(enable, " ")), 0); err != nil {
+	if err := os.WriteFile(filepath.Join(runtime.CgroupRoot, "cgroup.subtree_control"), []byte(strings.Join(enable, " ")), 0); err != nil {
 		return fmt.Errorf("enable cgroup controllers %v: %w", enable, err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"berth/hostpath"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -124,18 +125,15 @@ func userProcesses() []int {
 // unmountAll unmounts every filesystem but the root and keep, deepest
 // first, so that disks are clean when the power goes.
 func (s *system) unmountAll(keep string) {
-	b, err := os.ReadFile("/proc/self/mounts")
+	mounts, err := mountinfo.GetMounts(nil)
 	if err != nil {
+		s.logf("unmount: %v", err)
 		return
 	}
-	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
-	for i := len(lines) - 1; i >= 0; i-- {
-		f := bytes.Fields(lines[i])
-		if len(f) < 2 || string(f[1]) == "/" {
-			continue
-		}
-		target := unescapeMountPath(string(f[1]))
-		if target == keep {
+	// Later mounts sit on earlier ones: unmount in reverse order.
+	for i := len(mounts) - 1; i >= 0; i-- {
+		target := mounts[i].Mountpoint
+		if target == "/" || target == keep {
 			continue
 		}
 		if err := unix.Unmount(target, 0); err != nil {
@@ -144,20 +142,4 @@ func (s *system) unmountAll(keep string) {
 			_ = unix.Mount("", target, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
 		}
 	}
-}
-
-// unescapeMountPath undoes the octal escapes of /proc/self/mounts.
-func unescapeMountPath(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b = append(b, byte(n))
-				i += 3
-				continue
-			}
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
 }

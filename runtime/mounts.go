@@ -56,11 +56,16 @@ var devLinks = map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/
 	"stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx", "core": "/proc/kcore"}
 
 // mountSystem mounts /proc, /dev and /sys into root, with the device
-// nodes.
+// nodes. Each target is resolved beneath root (os.Root): an image whose
+// /proc or /dev is a symbolic link out of it is refused.
 func mountSystem(root string, devices []Device, privileged bool, mountLabel string) error {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	for _, m := range containerMounts {
-		target := filepath.Join(root, m.target)
-		if err := os.MkdirAll(target, 0o755); err != nil {
+		if err := r.MkdirAll(m.target, 0o755); err != nil {
 			return fmt.Errorf("make /%s: %w", m.target, err)
 		}
 		flags := m.flags
@@ -71,12 +76,14 @@ func mountSystem(root string, devices []Device, privileged bool, mountLabel stri
 		if m.fstype == "tmpfs" || m.fstype == "devpts" {
 			data = label.FormatMountLabel(data, mountLabel)
 		}
-		if err := unix.Mount(m.source, target, m.fstype, flags, data); err != nil {
+		if err := mountBeneath(r, m.target, m.source, m.fstype, flags, data); err != nil {
 			return fmt.Errorf("mount %s on /%s: %w", m.fstype, m.target, err)
 		}
 		if m.target != "dev" {
 			continue
 		}
+		// /dev is the tmpfs just mounted: nothing of the image's is in it.
+		target := filepath.Join(root, m.target)
 		if err := makeDevices(target, append(append([]Device(nil), defaultDevices...), devices...)); err != nil {
 			return err
 		}
@@ -89,32 +96,57 @@ func mountSystem(root string, devices []Device, privileged bool, mountLabel stri
 	return nil
 }
 
-// maskPaths hides masked and makes readonly read-only, inside root.
+// mountBeneath mounts onto rel, resolved beneath r, through an O_PATH
+// descriptor of the target: the path is not walked again.
+func mountBeneath(r *os.Root, rel, source, fstype string, flags uintptr, data string) error {
+	f, err := r.OpenFile(rel, unix.O_PATH, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Mount(source, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), fstype, flags, data)
+}
+
+// maskPaths hides masked and makes readonly read-only, inside root; each
+// path is resolved beneath it.
 func maskPaths(root string, masked, readonly []string) error {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	for _, p := range masked {
-		target := filepath.Join(root, p)
-		fi, err := os.Stat(target)
+		rel := strings.TrimPrefix(path.Clean(p), "/")
+		fi, err := r.Stat(rel)
 		if err != nil {
 			continue
 		}
 		if fi.IsDir() {
-			err = unix.Mount("tmpfs", target, "tmpfs", unix.MS_RDONLY, "size=0")
+			err = mountBeneath(r, rel, "tmpfs", "tmpfs", unix.MS_RDONLY, "size=0")
 		} else {
-			err = unix.Mount("/dev/null", target, "", unix.MS_BIND, "")
+			err = mountBeneath(r, rel, "/dev/null", "", unix.MS_BIND, "")
 		}
 		if err != nil {
 			return fmt.Errorf("mask %s: %w", p, err)
 		}
 	}
 	for _, p := range readonly {
-		target := filepath.Join(root, p)
-		if _, err := os.Stat(target); err != nil {
+		rel := strings.TrimPrefix(path.Clean(p), "/")
+		if _, err := r.Stat(rel); err != nil {
 			continue
 		}
-		if err := unix.Mount(target, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		f, err := r.OpenFile(rel, unix.O_PATH, 0)
+		if err != nil {
 			return fmt.Errorf("read-only %s: %w", p, err)
 		}
-		if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		target := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+		err = unix.Mount(target, target, "", unix.MS_BIND|unix.MS_REC, "")
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("read-only %s: %w", p, err)
+		}
+		// A new descriptor: the old one names the directory under the bind.
+		if err := mountBeneath(r, rel, "", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 			return fmt.Errorf("read-only %s: %w", p, err)
 		}
 	}
@@ -173,12 +205,7 @@ func bindInto(root string, m Mount, mountLabel string) error {
 		return fmt.Errorf("volume %s: %w", m.Target, err)
 	}
 	onTarget := func(flags uintptr, source, fstype, data string) error {
-		f, err := r.OpenFile(rel, unix.O_PATH, 0)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return unix.Mount(source, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), fstype, flags, data)
+		return mountBeneath(r, rel, source, fstype, flags, data)
 	}
 	if m.Tmpfs {
 		flags, data := tmpfsOptions(m.Data)

@@ -14,9 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
 	"berth/image"
 	"berth/qemu"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // BenchmarkBoot measures, in one run, the time from starting QEMU to

@@ -13,12 +13,31 @@ import (
 	"berth/qemu"
 )
 
-// TestAppliance boots the default appliance once and checks, on its
-// console, everything issue 2 promises of a booted host; it ends with
-// poweroff.
+// TestAppliance boots what make run boots (build's image, with
+// examples/default.toml) once and checks, on its console, everything
+// issue 2 promises of a booted host, its address by DHCP and its page
+// from the build machine; it ends with poweroff.
 func TestAppliance(t *testing.T) {
 	t.Parallel()
-	vm := boot(t, shared.initrd, `berth: ready \(\d+ ms since init started\)`, qemu.Options{})
+	port := freePort(t)
+	vm := boot(t, shared.initrd, `berth: ready \(\d+ ms since init started\)`,
+		qemu.Options{HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
+
+	t.Run("the default page reaches the build machine", func(t *testing.T) {
+		fetchPage(t, port, "berth is running", 2*cmdTimeout)
+	})
+
+	t.Run("the address comes by DHCP", func(t *testing.T) {
+		if !strings.Contains(vm.Log(), "berth: eth0: DHCP address 10.0.2.15/24") {
+			t.Errorf("no DHCP line on the console")
+		}
+		if out := run(t, vm, "ip -4 addr show eth0"); !strings.Contains(out, "inet 10.0.2.15/24") {
+			t.Errorf("eth0:\n%s", out)
+		}
+		if out := run(t, vm, "ip link show lo"); !strings.Contains(out, "UP") {
+			t.Errorf("lo is down:\n%s", out)
+		}
+	})
 
 	t.Run("each boot step logs its time", func(t *testing.T) {
 		for _, step := range []string{"mount filesystems", "attach consoles", "enable cgroup controllers",
@@ -161,35 +180,6 @@ func TestBadConfig(t *testing.T) {
 	}
 	if err := vm.Poweroff(10 * time.Second); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestShutdownSignals proves each way of asking PID 1 to stop: reboot
-// (SIGTERM), kill -INT 1 (what ctrl-alt-del sends) and halt -f's neighbour
-// poweroff -f. QEMU runs with -no-reboot, so a reboot ends it too.
-func TestShutdownSignals(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		command string
-		console string // what the console must say, "" for none
-	}{
-		{"reboot", "berth: reboot: stopping all processes"},
-		{"kill -INT 1", "berth: reboot: stopping all processes"},
-		{"kill -USR2 1", "berth: power off: stopping all processes"},
-		{"poweroff -f", ""},
-	} {
-		t.Run(tc.command, func(t *testing.T) {
-			vm := boot(t, shared.initrd, `berth: ready`, qemu.Options{MemoryMB: 512})
-			if err := vm.Send(tc.command + "\n"); err != nil {
-				t.Fatal(err)
-			}
-			if code, err := vm.Wait(15 * time.Second); err != nil || code != 0 {
-				t.Fatalf("QEMU: status %d, %v", code, err)
-			}
-			if tc.console != "" && !strings.Contains(vm.Log(), tc.console) {
-				t.Errorf("console lacks %q", tc.console)
-			}
-		})
 	}
 }
 

@@ -171,15 +171,6 @@ func fetchPage(t *testing.T, port int, want string, timeout time.Duration) {
 	t.Fatalf("127.0.0.1:%d never served %q; last: %q", port, want, last)
 }
 
-// TestDefaultPage boots what make run boots (build's image, with
-// examples/default.toml) and fetches its page from the build machine.
-func TestDefaultPage(t *testing.T) {
-	t.Parallel()
-	port := freePort(t)
-	boot(t, shared.initrd, `berth: ready`, qemu.Options{HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
-	fetchPage(t, port, "berth is running", 2*cmdTimeout)
-}
-
 // TestPythonExample boots examples/python.toml: the Debian image made
 // with debootstrap, serving /var/lib/berth/www from /opt with python.
 func TestPythonExample(t *testing.T) {

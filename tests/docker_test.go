@@ -128,38 +128,3 @@ func TestDockerWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-// TestContainersSurviveReboot: after a reboot, stopped containers are still
-// in ps -a; always and unless-stopped ones run again, except an
-// unless-stopped one the user stopped; a restart=no one stays exited.
-func TestContainersSurviveReboot(t *testing.T) {
-	t.Parallel()
-	initrd := buildImage(t, "testdata/state.toml", false)
-	disk := []qemu.Drive{{Path: sparseDisk(t, "state.img", 4<<30)}}
-	vm := boot(t, initrd, `berth: ready`, qemu.Options{Drives: disk})
-	run(t, vm, "berth run -d --name always --restart always busybox sleep 3600 >/dev/null")
-	run(t, vm, "berth run -d --name unless --restart unless-stopped busybox sleep 3600 >/dev/null")
-	run(t, vm, "berth run -d --name stopped --restart unless-stopped busybox sleep 3600 >/dev/null && berth stop -t 1 stopped >/dev/null")
-	run(t, vm, "berth run --name once busybox echo done")
-	if err := vm.Poweroff(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-
-	vm = boot(t, initrd, `berth: ready`, qemu.Options{Drives: disk})
-	state := func(name string) string {
-		return run(t, vm, "berth inspect -f '{{.State.Status}}' "+name)
-	}
-	eventually(t, vm, "berth inspect -f '{{.State.Status}}' always unless", time.Minute,
-		func(out string) bool { return out == "running\nrunning" })
-	for name, want := range map[string]string{"stopped": "exited", "once": "exited"} {
-		if got := state(name); got != want {
-			t.Errorf("%s is %q after the reboot, want %q", name, got, want)
-		}
-	}
-	if out := run(t, vm, "berth logs once"); out != "done" {
-		t.Errorf("the log of once after the reboot: %q", out)
-	}
-	if err := vm.Poweroff(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-}

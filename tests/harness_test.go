@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,5 +162,24 @@ func eventually(t testing.TB, vm *qemu.VM, command string, timeout time.Duration
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: still %q after %v", command, out, timeout)
 		}
+	}
+}
+
+// shutdownWith ends vm with command, one of the ways of asking PID 1 to
+// stop: reboot (SIGTERM), kill -INT 1 (what ctrl-alt-del sends), poweroff
+// (SIGUSR2, Poweroff's) or poweroff -f, which does not ask PID 1. QEMU
+// runs with -no-reboot, so a reboot ends it too. The console must say
+// console ("" for nothing) and QEMU exit with status 0. Tests end their
+// guests with each of them, rather than boot guests only for this.
+func shutdownWith(t *testing.T, vm *qemu.VM, command, console string) {
+	t.Helper()
+	if err := vm.Send(command + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := vm.Wait(30 * time.Second); err != nil || code != 0 {
+		t.Fatalf("%s: QEMU: status %d, %v", command, code, err)
+	}
+	if console != "" && !strings.Contains(vm.Log(), console) {
+		t.Errorf("%s: console lacks %q", command, console)
 	}
 }

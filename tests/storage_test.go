@@ -18,14 +18,29 @@ import (
 	"berth/qemu"
 )
 
-// TestStatePersistsAcrossReboot boots the default appliance (loopback
-// pool) twice on one disk: the first boot formats the blank disk and
-// creates the pool; the second finds both and the data written before.
-func TestStatePersistsAcrossReboot(t *testing.T) {
+// TestStateAcrossReboot boots the default appliance (loopback pool) twice
+// on one disk, and checks in the second boot what the first left:
+//   - the first boot formats the blank disk and creates the pool; the
+//     second finds both, and the data written on a thin device;
+//   - the bridge's address allocations (the netconf package's
+//     TestIPAMAcrossReboot, in two phases);
+//   - containers: stopped ones are still in ps -a; always and
+//     unless-stopped ones run again, except an unless-stopped one the user
+//     stopped; a restart=no one stays exited, its log kept.
+func TestStateAcrossReboot(t *testing.T) {
 	t.Parallel()
+	bin := guestTestBinary(t, "berth/netconf")
+	initrd := buildImageWith(t, "../examples/default.toml", false, map[string]string{"/tests/netconf.test": bin})
 	disk := []qemu.Drive{{Path: sparseDisk(t, "state.img", 4<<30)}}
+	ipam := func(vm *qemu.VM, phase string) {
+		t.Helper()
+		out, code, err := vm.Run("BERTH_TEST_PHASE="+phase+" /tests/netconf.test -test.run TestIPAMAcrossReboot -test.v 2>&1", 2*time.Minute)
+		if err != nil || code != 0 || !strings.Contains(out, "--- PASS: TestIPAMAcrossReboot") {
+			t.Errorf("IPAM phase %s (status %d, %v):\n%s", phase, code, err, out)
+		}
+	}
 
-	vm := boot(t, shared.initrd, `berth: ready`, qemu.Options{Drives: disk})
+	vm := boot(t, initrd, `berth: ready`, qemu.Options{Drives: disk})
 	for _, want := range []string{"formatting /dev/vda as the state disk", "state disk /dev/vda mounted on /var/lib/berth",
 		"WARNING: the thin pool uses loopback files", "creating a new pool", "creating the base device (10240 MiB)"} {
 		if !strings.Contains(vm.Log(), want) {
@@ -44,11 +59,14 @@ func TestStatePersistsAcrossReboot(t *testing.T) {
 			t.Errorf("berth info lacks %q:\n%s", want, info)
 		}
 	}
-	if err := vm.Poweroff(15 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	ipam(vm, "1")
+	run(t, vm, "berth run -d --name always --restart always busybox sleep 3600 >/dev/null")
+	run(t, vm, "berth run -d --name unless --restart unless-stopped busybox sleep 3600 >/dev/null")
+	run(t, vm, "berth run -d --name stopped --restart unless-stopped busybox sleep 3600 >/dev/null && berth stop -t 1 stopped >/dev/null")
+	run(t, vm, "berth run --name once busybox echo done")
+	shutdownWith(t, vm, "reboot", "berth: reboot: stopping all processes")
 
-	vm = boot(t, shared.initrd, `berth: ready`, qemu.Options{Drives: disk})
+	vm = boot(t, initrd, `berth: ready`, qemu.Options{Drives: disk})
 	for _, unwanted := range []string{"formatting", "creating a new pool", "creating the base device"} {
 		if strings.Contains(vm.Log(), unwanted) {
 			t.Errorf("second boot: console says %q", unwanted)
@@ -62,9 +80,18 @@ func TestStatePersistsAcrossReboot(t *testing.T) {
 	if strings.TrimSpace(out) != "persisted-data" {
 		t.Errorf("after reboot the device holds %q", out)
 	}
-	if err := vm.Poweroff(15 * time.Second); err != nil {
-		t.Fatal(err)
+	ipam(vm, "2")
+	eventually(t, vm, "berth inspect -f '{{.State.Status}}' always unless", time.Minute,
+		func(out string) bool { return out == "running\nrunning" })
+	for name, want := range map[string]string{"stopped": "exited", "once": "exited"} {
+		if got := run(t, vm, "berth inspect -f '{{.State.Status}}' "+name); got != want {
+			t.Errorf("%s is %q after the reboot, want %q", name, got, want)
+		}
 	}
+	if out := run(t, vm, "berth logs once"); out != "done" {
+		t.Errorf("the log of once after the reboot: %q", out)
+	}
+	shutdownWith(t, vm, "kill -INT 1", "berth: reboot: stopping all processes")
 }
 
 // TestForeignDisksUntouched boots with two disks that hold data: random
