@@ -30,7 +30,7 @@ import (
 	"berth/netconf"
 	"berth/runtime"
 	"berth/supervise"
-	"berth/thinpool"
+	"berth/thinpool/thinpooltest"
 )
 
 // TestMain lets this test binary be a container's first process too, as
@@ -58,13 +58,7 @@ func testEngine(t *testing.T) *Engine {
 			}
 		}()
 	})
-	dir := t.TempDir()
-	st, err := thinpool.Open(thinpool.Config{Name: "test-" + filepath.Base(dir), Dir: filepath.Join(dir, "pool"),
-		DataSize: 2 << 30, MetadataSize: 64 << 20, BaseSize: 256 << 20, MinFreePercent: 5, Mkfs: hostpath.Mkfs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Shutdown(); st.Close() })
+	st, dir := thinpooltest.Open(t)
 	network, err := netconf.Open(config.Bridge{Name: config.DefaultBridgeName, Address: config.DefaultBridgeAddress}, hostpath.Network)
 	if err != nil {
 		t.Fatal(err)

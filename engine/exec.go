@@ -141,10 +141,9 @@ func (e *Engine) ExecStart(id string, conn io.Writer, in io.Reader) (err error) 
 	if err != nil {
 		return err
 	}
-	c, err := e.Inspect(x.inspect.ContainerID)
-	if err != nil {
-		return err
-	}
+	e.mu.Lock()
+	c := *en.c
+	e.mu.Unlock()
 	if !c.State.Running {
 		return errdefs.Kind(errdefs.ErrConflict, fmt.Errorf("Container %s is not running", c.Id))
 	}

@@ -20,6 +20,14 @@ const (
 	Welcome = Share + "/www"
 	// Mkfs formats the state disk and the thin pool's volumes.
 	Mkfs = "/sbin/mkfs.ext4"
+	// Modules holds the kernel's modules, a directory per release.
+	Modules = "/lib/modules"
+	// SELinux holds the policy the image build compiled, in
+	// SELinuxPolicy; SELinuxConfig names it, and PID 1 loads it.
+	SELinux       = "/etc/selinux"
+	SELinuxConfig = SELinux + "/config"
+	SELinuxType   = "default"
+	SELinuxPolicy = SELinux + "/" + SELinuxType
 )
 
 // What berth keeps: the state disk is mounted at State at boot (or memory

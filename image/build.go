@@ -270,7 +270,7 @@ func addModules(a *Archive, dir string) error {
 	if err != nil {
 		return err
 	}
-	dst := filepath.Join("/lib/modules", filepath.Base(dir))
+	dst := filepath.Join(hostpath.Modules, filepath.Base(dir))
 	for _, m := range mods {
 		if err := a.HostFile(filepath.Join(dst, m.Path), filepath.Join(dir, m.Path)); err != nil {
 			return err

@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 
+	"berth/hostpath"
+
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -26,7 +28,7 @@ import (
 var berthPolicy []byte
 
 // SELinuxType is the policy berth ships: Debian's reference policy, MCS.
-const SELinuxType = "default"
+const SELinuxType = hostpath.SELinuxType
 
 // policyVersion is the binary policy version written; Debian's 6.1 kernel
 // reads up to 33.
@@ -249,9 +251,9 @@ func copyTree(src, dst string) error {
 // addSELinux puts the compiled policy in dir (CompileSELinuxPolicy) into
 // the image at /etc/selinux, with a config naming it; PID 1 loads it.
 func addSELinux(a *Archive, dir string) error {
-	a.Dir("/etc/selinux", 0o755)
-	a.File("/etc/selinux/config", 0o644, []byte("SELINUX=enforcing\nSELINUXTYPE="+SELinuxType+"\n"))
-	root := "/etc/selinux/" + SELinuxType
+	a.Dir(hostpath.SELinux, 0o755)
+	a.File(hostpath.SELinuxConfig, 0o644, []byte("SELINUX=enforcing\nSELINUXTYPE="+SELinuxType+"\n"))
+	root := hostpath.SELinuxPolicy
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -1,10 +1,13 @@
 package imagestore
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"berth/errdefs"
 )
 
 // TestRecordWritesReportErrors: the build cache's records (the cache,
@@ -71,5 +74,21 @@ func TestLoadBundledRefusesAnUnreadableRecord(t *testing.T) {
 	err = s.LoadBundled(bundles, os.Stderr)
 	if err == nil || !strings.Contains(err.Error(), "x.tar") {
 		t.Errorf("a bundle that cannot load: %v, want an error naming x.tar", err)
+	}
+}
+
+// TestErrorsSayItOnce: a missing image is ErrNoSuchImage (and so
+// errdefs.ErrNotFound), and its message says so once, as Docker's does.
+func TestErrorsSayItOnce(t *testing.T) {
+	s, err := New(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Get("nosuch")
+	if !errors.Is(err, ErrNoSuchImage) || !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("Get of a missing image: %v, not ErrNoSuchImage", err)
+	}
+	if err == nil || err.Error() != "No such image: nosuch" {
+		t.Errorf("Get of a missing image says %q", err)
 	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"berth/hostpath"
 	"berth/thinpool"
+	"berth/thinpool/thinpooltest"
 )
 
 var bundledBusybox = filepath.Join(hostpath.BundledImages, "busybox.tar")
@@ -33,13 +34,7 @@ var bundledBusybox = filepath.Join(hostpath.BundledImages, "busybox.tar")
 // testStore is an image store on a loopback pool of its own.
 func testStore(t *testing.T) (*Store, *thinpool.Storage) {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := thinpool.Open(thinpool.Config{Name: "test-" + filepath.Base(dir), Dir: filepath.Join(dir, "pool"),
-		DataSize: 2 << 30, MetadataSize: 64 << 20, BaseSize: 256 << 20, MinFreePercent: 5, Mkfs: hostpath.Mkfs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Shutdown(); st.Close() })
+	st, dir := thinpooltest.Open(t)
 	store, err := New(filepath.Join(dir, "images"), st)
 	if err != nil {
 		t.Fatal(err)

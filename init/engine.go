@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -44,9 +45,11 @@ func startEngine(s *system) error {
 	}
 	// The engine answers once the bundled images are loaded: a large one
 	// on a slow machine takes minutes, which the console shows.
+	api := apiClient(hostpath.APISocket)
+	defer api.CloseIdleConnections()
 	deadline := time.Now().Add(10 * time.Minute)
 	for time.Now().Before(deadline) {
-		if pingEngine() == nil {
+		if pingEngine(api) == nil {
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -54,16 +57,22 @@ func startEngine(s *system) error {
 	return fmt.Errorf("the engine did not answer on %s within 10 minutes (see its lines above)", hostpath.APISocket)
 }
 
-// pingEngine asks the engine's API for /_ping.
-func pingEngine() error {
-	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+// apiClient is an HTTP client of the engine's API socket: one transport,
+// whose connection the pings reuse.
+func apiClient(socket string) *http.Client {
+	return &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", hostpath.APISocket)
+			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
 		}}}
+}
+
+// pingEngine asks the engine's API for /_ping.
+func pingEngine(c *http.Client) error {
 	resp, err := c.Get("http://berth/_ping")
 	if err != nil {
 		return err
 	}
+	io.Copy(io.Discard, resp.Body) // read to its end: the connection is reused
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("engine: /_ping: %s", resp.Status)

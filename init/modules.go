@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"berth/hostpath"
+
 	"github.com/u-root/u-root/pkg/kmodule"
 	"golang.org/x/sys/unix"
 )
@@ -20,7 +22,7 @@ func loadModules(*system) error {
 	if err := unix.Uname(&u); err != nil {
 		return err
 	}
-	dir := filepath.Join("/lib/modules", unix.ByteSliceToString(u.Release[:]))
+	dir := filepath.Join(hostpath.Modules, unix.ByteSliceToString(u.Release[:]))
 	list, err := os.ReadFile(filepath.Join(dir, "berth.modules"))
 	if err != nil {
 		return fmt.Errorf("read the module list: %w (was the image built for this kernel?)", err)

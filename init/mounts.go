@@ -39,7 +39,8 @@ var devLinks = map[string]string{
 }
 
 // mountFilesystems mounts systemMounts. A filesystem already mounted at
-// its target (after an engine restart, say) is left as it is.
+// its target (PID 1 re-executes itself once its SELinux policy is
+// loaded, and mounts again) is left as it is.
 func mountFilesystems(*system) error {
 	for _, m := range systemMounts {
 		if err := os.MkdirAll(m.target, 0o755); err != nil {

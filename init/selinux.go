@@ -23,8 +23,8 @@ import (
 // and where the kernel takes it.
 const (
 	selinuxFS         = "/sys/fs/selinux"
-	selinuxConfig     = "/etc/selinux/config"
-	selinuxPolicyDir  = "/etc/selinux/default"
+	selinuxConfig     = hostpath.SELinuxConfig
+	selinuxPolicyDir  = hostpath.SELinuxPolicy
 	selinuxPolicyFile = selinuxPolicyDir + "/policy/policy.33"
 	selinuxFileCtx    = selinuxPolicyDir + "/contexts/files/file_contexts"
 )

@@ -27,8 +27,10 @@ import (
 	"berth/imagestore"
 )
 
-// This file is the image store as Docker's API shows it: images, inspect,
-// history, rmi, tag, load, save, pull, push, search, prune and build.
+// This file is the image store (package imagestore) as Docker's API
+// shows it: images, inspect, history, rmi, tag, load, save, pull, push,
+// search and prune, with what only the engine knows: which containers
+// use an image.
 
 // imageFilters are the filters docker images takes.
 var imageFilters = map[string]bool{"dangling": true, "label": true, "before": true, "since": true, "reference": true, "until": true}
