@@ -27,7 +27,7 @@ berth:
 	$(GOENV) $(GO) build -ldflags '$(LDFLAGS)' -o $(BUILD)/berth ./init
 
 image: deps berth
-	$(GO) run ./image/cmd/mkimage -kernel $(BUILD)/kernel -berth $(BUILD)/berth -config $(CONFIG) -out $(BUILD)
+	$(GO) run ./image/cmd/mkimage -berth $(BUILD)/berth -config $(CONFIG) -out $(BUILD)
 
 # DISK=1 boots build/berth.img through the firmware (SeaBIOS; UEFI=1 for OVMF).
 run: image

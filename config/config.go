@@ -28,6 +28,7 @@ type Config struct {
 	Engine     Engine      `toml:"engine"`
 	Security   Security    `toml:"security"`
 	Images     Images      `toml:"images"`
+	Image      Image       `toml:"image"`
 	Containers []Container `toml:"container"`
 
 	// File is the name the config was read from, for messages.
@@ -43,6 +44,21 @@ type Images struct {
 	// ["busybox"].
 	Bundle []string `toml:"bundle"`
 }
+
+// Image is the [image] section: how make image builds the appliance.
+type Image struct {
+	// Kernel is the kernel flavour: "cloud" (default: Debian's cloud
+	// kernel, the smallest, for VMs) or "generic" (Debian's generic
+	// kernel with the disk, USB and network drivers of common PCs and
+	// servers, for bare metal).
+	Kernel string `toml:"kernel"`
+}
+
+// Kernel flavours.
+const (
+	KernelCloud   = "cloud"
+	KernelGeneric = "generic"
+)
 
 // BuiltImages are the images berth's build makes from Debian packages:
 // busybox:latest from busybox-static, and python:bookworm, a debootstrap
@@ -65,7 +81,9 @@ type Host struct {
 
 // Network is the [network] section: the host's own network interface.
 type Network struct {
-	// Interface is the host interface to configure. Default "eth0".
+	// Interface is the host interface to configure: "auto" (default: the
+	// first Ethernet interface whose link comes up with a carrier), a name
+	// such as "eth0", or a MAC address such as "52:54:00:12:34:56".
 	Interface string `toml:"interface"`
 	// Mode is "dhcp" (default) or "static".
 	Mode string `toml:"mode"`
@@ -85,12 +103,16 @@ type Network struct {
 // Storage is the [storage] section: the state disk and the thin pool.
 type Storage struct {
 	// StateDisk selects the disk that holds /var/lib/berth: "auto" (default:
-	// the partition labelled berth-state, else the first blank virtio disk),
-	// "none" (tmpfs, nothing persists) or a device path such as /dev/vdb.
+	// the disk or partition labelled berth-state on any bus, else the
+	// first blank disk), "none" (tmpfs, nothing persists) or a device: a
+	// path such as /dev/vdb or /dev/disk/by-id/..., LABEL=name or
+	// PARTLABEL=name.
 	StateDisk string `toml:"state_disk"`
-	// DataDevice and MetadataDevice name block devices for the thin pool.
-	// When both are empty the pool lives in sparse loopback files under
-	// /var/lib/berth/devicemapper.
+	// DataDevice and MetadataDevice name block devices for the thin pool,
+	// as StateDisk does (/dev/... paths, /dev/disk/by-id/... names,
+	// LABEL= or PARTLABEL=): a stable name survives devices being
+	// renumbered. When both are empty the pool lives in sparse loopback
+	// files under /var/lib/berth/devicemapper.
 	DataDevice     string `toml:"data_device"`
 	MetadataDevice string `toml:"metadata_device"`
 	// DataSize and MetadataSize size the loopback files. Defaults 100GB, 2GB.
@@ -183,7 +205,7 @@ type Container struct {
 // Defaults, as documented in docs/config.md.
 const (
 	DefaultHostname      = "berth"
-	DefaultInterface     = "eth0"
+	DefaultInterface     = "auto"
 	DefaultBridgeName    = "berth0"
 	DefaultBridgeAddress = "172.17.0.1/16"
 	DefaultDataSize      = 100 * GiB
@@ -236,6 +258,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.Host.Hostname, DefaultHostname)
 	setDefault(&c.Network.Interface, DefaultInterface)
 	setDefault(&c.Network.Mode, "dhcp")
+	setDefault(&c.Image.Kernel, KernelCloud)
 	setDefault(&c.Storage.StateDisk, "auto")
 	setDefault(&c.Storage.MinFreeSpace, DefaultMinFreeSpace)
 	setDefault(&c.Bridge.Name, DefaultBridgeName)

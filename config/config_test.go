@@ -19,7 +19,7 @@ func TestParseDefaults(t *testing.T) {
 	}{
 		{"hostname", c.Host.Hostname, "berth"},
 		{"mode", c.Network.Mode, "dhcp"},
-		{"interface", c.Network.Interface, "eth0"},
+		{"interface", c.Network.Interface, "auto"},
 		{"bridge", c.Bridge.Name, "berth0"},
 		{"bridge address", c.Bridge.Address, "172.17.0.1/16"},
 		{"data size", c.Storage.DataSize, 100 * GiB},

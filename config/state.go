@@ -3,6 +3,7 @@ package config
 import (
 	"io"
 
+	"berth/blockdev"
 	"berth/hostpath"
 	"berth/thinpool"
 )
@@ -14,8 +15,8 @@ func (c *Config) PoolConfig(log io.Writer) thinpool.Config {
 	floor, _ := ParsePercent(st.MinFreeSpace)
 	return thinpool.Config{
 		Dir:            hostpath.Pool,
-		DataDevice:     st.DataDevice,
-		MetadataDevice: st.MetadataDevice,
+		DataDevice:     blockdev.Path(st.DataDevice),
+		MetadataDevice: blockdev.Path(st.MetadataDevice),
 		DataSize:       int64(st.DataSize),
 		MetadataSize:   int64(st.MetadataSize),
 		BaseSize:       int64(st.BaseSize),

@@ -37,6 +37,11 @@ func (c *Config) validate(pos positions) ErrorList {
 	c.validateEngine(p)
 	c.validateSecurity(p)
 	c.validateImages(p)
+	switch c.Image.Kernel {
+	case KernelCloud, KernelGeneric:
+	default:
+		p.add("image.kernel", "%q: use %q (VMs) or %q (bare metal)", c.Image.Kernel, KernelCloud, KernelGeneric)
+	}
 	c.validateContainers(p)
 	return p.list
 }
@@ -163,16 +168,16 @@ func (c *Config) validateStorage(p *problems) {
 	s := c.Storage
 	switch {
 	case s.StateDisk == "auto" || s.StateDisk == "none":
-	case strings.HasPrefix(s.StateDisk, "/dev/"):
+	case IsDeviceName(s.StateDisk):
 	default:
-		p.add("storage.state_disk", "%q is not \"auto\", \"none\" or a device path such as /dev/vdb", s.StateDisk)
+		p.add("storage.state_disk", "%q is not \"auto\", \"none\" or a device (/dev/vdb, /dev/disk/by-id/..., LABEL=name, PARTLABEL=name)", s.StateDisk)
 	}
 	if (s.DataDevice == "") != (s.MetadataDevice == "") {
 		p.add("storage.data_device", "data_device and metadata_device go together: name both block devices, or neither for loopback files")
 	}
 	for _, f := range []struct{ name, value string }{{"data_device", s.DataDevice}, {"metadata_device", s.MetadataDevice}} {
-		if f.value != "" && !strings.HasPrefix(f.value, "/dev/") {
-			p.add("storage."+f.name, "%q is not a device path such as /dev/vdc", f.value)
+		if f.value != "" && !IsDeviceName(f.value) {
+			p.add("storage."+f.name, "%q is not a device (/dev/vdc, /dev/disk/by-id/..., LABEL=name, PARTLABEL=name)", f.value)
 		}
 	}
 	if s.DataDevice != "" && s.DataDevice == s.MetadataDevice {
@@ -403,4 +408,15 @@ func (c *Config) StartOrder() []Container {
 		place(i)
 	}
 	return out
+}
+
+// IsDeviceName reports whether s names a block device as the config may:
+// a path under /dev, LABEL=name or PARTLABEL=name.
+func IsDeviceName(s string) bool {
+	for _, prefix := range []string{"/dev/", "LABEL=", "PARTLABEL="} {
+		if rest, ok := strings.CutPrefix(s, prefix); ok && rest != "" {
+			return true
+		}
+	}
+	return false
 }

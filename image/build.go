@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"berth/config"
@@ -22,8 +23,11 @@ import (
 // Options say what goes into the appliance.
 type Options struct {
 	// KernelRoot is the unpacked linux-image package: boot/vmlinuz-* and
-	// lib/modules/<release>/.
+	// lib/modules/<release>/ (KernelDir).
 	KernelRoot string
+	// Kernel is its flavour, cloud (the default) or generic: which
+	// drivers the appliance carries.
+	Kernel string
 	// Berth is the static berth binary; it becomes /bin/berth and /init.
 	Berth string
 	// Busybox is a static busybox (Debian's busybox-static) for the console.
@@ -108,7 +112,12 @@ func Build(opts Options) (Result, error) {
 			return res, err
 		}
 	}
-	if err := addModules(a, filepath.Join(opts.KernelRoot, "lib/modules", release)); err != nil {
+	flavour := opts.Kernel
+	if flavour == "" {
+		flavour = config.KernelCloud
+	}
+	mods, err := addModules(a, filepath.Join(opts.KernelRoot, "lib/modules", release), flavour)
+	if err != nil {
 		return res, err
 	}
 	if opts.SELinux != "" {
@@ -158,6 +167,8 @@ func Build(opts Options) (Result, error) {
 	if opts.Log != nil {
 		fmt.Fprintf(opts.Log, "kernel     %s  %6.1f MiB  (linux %s)\n", res.Kernel, mib(res.KernelSize), release)
 		fmt.Fprintf(opts.Log, "initramfs  %s  %6.1f MiB  (config %s)\n", res.Initramfs, mib(res.InitramfsSize), opts.Config)
+		fmt.Fprintf(opts.Log, "drivers    %s kernel: %s (%d modules with their dependencies); firmware: none\n",
+			flavour, strings.Join(Drivers[flavour], " "), len(mods))
 	}
 	return res, nil
 }
@@ -259,29 +270,36 @@ func addProgram(a *Archive, name, src string) error {
 	return nil
 }
 
-// addModules adds BootModules with their dependencies, a modules.dep for
-// them, and berth.modules: the names to load at boot, in order.
-func addModules(a *Archive, dir string) error {
+// addModules adds CoreModules and the flavour's Drivers with their
+// dependencies, a modules.dep and modules.alias for them, and
+// berth.modules: the core modules to load at every boot, in order. It
+// returns what it carries.
+func addModules(a *Archive, dir, flavour string) ([]Module, error) {
 	tree, err := ReadModuleTree(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	mods, err := tree.Closure(BootModules)
+	drivers, ok := Drivers[flavour]
+	if !ok {
+		return nil, fmt.Errorf("image: no kernel flavour %q (cloud or generic)", flavour)
+	}
+	mods, err := tree.Closure(append(slices.Clone(CoreModules), drivers...))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dst := filepath.Join(hostpath.Modules, filepath.Base(dir))
 	for _, m := range mods {
 		if err := a.HostFile(filepath.Join(dst, m.Path), filepath.Join(dir, m.Path)); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	a.File(filepath.Join(dst, "modules.dep"), 0o644, tree.ModulesDep(mods))
+	a.File(filepath.Join(dst, "modules.alias"), 0o644, ModulesAlias(mods))
 	if b, err := os.ReadFile(filepath.Join(dir, "modules.builtin")); err == nil {
 		a.File(filepath.Join(dst, "modules.builtin"), 0o644, b)
 	}
-	a.File(filepath.Join(dst, "berth.modules"), 0o644, []byte(strings.Join(BootModules, "\n")+"\n"))
-	return nil
+	a.File(filepath.Join(dst, "berth.modules"), 0o644, []byte(strings.Join(CoreModules, "\n")+"\n"))
+	return mods, nil
 }
 
 func copyFile(dst, src string) (int64, error) {
@@ -303,4 +321,13 @@ func writeFileAtomic(path string, b []byte) error {
 		return fmt.Errorf("image: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// KernelDir is where make deps unpacks the kernel of a flavour under
+// build: build/kernel for cloud, build/kernel-generic for generic.
+func KernelDir(build, flavour string) string {
+	if flavour == config.KernelGeneric {
+		return filepath.Join(build, "kernel-generic")
+	}
+	return filepath.Join(build, "kernel")
 }

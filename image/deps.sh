@@ -1,7 +1,9 @@
 #!/bin/sh
 # deps.sh installs what building and testing berth need, and unpacks the
-# kernel berth boots: Debian's cloud kernel, resolved through the
-# linux-image-cloud-amd64 metapackage (never a hard-coded ABI version);
+# kernels berth boots: Debian's cloud kernel (for VMs) into $BUILD/kernel
+# and its generic kernel (for bare metal) into $BUILD/kernel-generic,
+# resolved through the linux-image-cloud-amd64 and linux-image-amd64
+# metapackages (never a hard-coded ABI version);
 # and the SELinux reference policy berth compiles: Debian's
 # selinux-policy-default, -dev and -src, unpacked into $BUILD/selinux-policy
 # (never installed: the build machine's own /etc/selinux is not touched).
@@ -26,15 +28,21 @@ if [ -n "$missing" ]; then
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-# Resolve the versioned kernel package the metapackage depends on.
-if [ -z "$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | grep 'Depends: linux-image-')" ]; then
+# Resolve the versioned kernel packages the metapackages depend on:
+# linux-image-cloud-amd64 (the cloud flavour, for VMs) and
+# linux-image-amd64 (the generic flavour, for bare metal).
+if [ -z "$(apt-cache depends linux-image-cloud-amd64 linux-image-amd64 2>/dev/null | grep 'Depends: linux-image-')" ]; then
 	apt-get update -qq
 fi
-kpkg=$(apt-cache depends linux-image-cloud-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1)
-if [ -z "$kpkg" ]; then
-	echo "deps: cannot resolve linux-image-cloud-amd64 to a kernel package; is Debian's package index reachable (apt-get update)?" >&2
-	exit 1
-fi
+# resolve METAPACKAGE: the versioned kernel package it depends on.
+resolve() {
+	k=$(apt-cache depends "$1" | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1)
+	if [ -z "$k" ]; then
+		echo "deps: cannot resolve $1 to a kernel package; is Debian's package index reachable (apt-get update)?" >&2
+		exit 1
+	fi
+	echo "$k"
+}
 mkdir -p "$BUILD/cache"
 
 # download PACKAGE: the path of PACKAGE's .deb in $BUILD/cache, fetched once.
@@ -77,13 +85,20 @@ if [ "$(cat "$BUILD/docker-cli/.package" 2>/dev/null)" != "docker.io $dockerio" 
 	mv "$BUILD/docker-cli.tmp" "$BUILD/docker-cli"
 fi
 
-if [ "$(cat "$BUILD/kernel/.package" 2>/dev/null)" = "$kpkg" ]; then
-	exit 0
-fi
-deb=$(download "$kpkg")
-echo "deps: unpacking $(basename "$deb") into $BUILD/kernel"
-rm -rf "$BUILD/kernel.tmp"
-dpkg-deb -x "$deb" "$BUILD/kernel.tmp"
-echo "$kpkg" > "$BUILD/kernel.tmp/.package"
-rm -rf "$BUILD/kernel"
-mv "$BUILD/kernel.tmp" "$BUILD/kernel"
+# unpack_kernel METAPACKAGE DIR: the kernel package METAPACKAGE resolves
+# to, unpacked into DIR once.
+unpack_kernel() {
+	kpkg=$(resolve "$1")
+	if [ "$(cat "$2/.package" 2>/dev/null)" = "$kpkg" ]; then
+		return 0
+	fi
+	deb=$(download "$kpkg")
+	echo "deps: unpacking $(basename "$deb") into $2"
+	rm -rf "$2.tmp"
+	dpkg-deb -x "$deb" "$2.tmp"
+	echo "$kpkg" > "$2.tmp/.package"
+	rm -rf "$2"
+	mv "$2.tmp" "$2"
+}
+unpack_kernel linux-image-cloud-amd64 "$BUILD/kernel"
+unpack_kernel linux-image-amd64 "$BUILD/kernel-generic"

@@ -8,19 +8,22 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+
+	"berth/config"
 )
 
-// BootModules are the kernel modules the appliance loads at boot, in this
-// order. virtio-rng comes first so that the kernel's random pool is fed
-// before anything asks for randomness. Dependencies (dm-thin-pool needs
+// CoreModules are the kernel modules the appliance loads at every boot,
+// in this order, whatever the machine has: what berth itself needs.
+// virtio-rng comes first so that the kernel's random pool is fed before
+// anything asks for randomness. Dependencies (dm-thin-pool needs
 // dm-persistent-data, which needs libcrc32c, ...) are found at build time
 // and need not be listed.
-var BootModules = []string{
+var CoreModules = []string{
 	"virtio_rng",
-	"virtio_pci", "virtio_blk", "virtio_net", "virtio_scsi",
-	"sd_mod",
+	"ext4", // built into the cloud kernel, a module of the generic one
 	"dm_thin_pool", "loop",
 	"bridge", "veth",
 	"nf_tables", "nft_chain_nat", "nft_nat", "nft_masq", "nft_ct", "nft_fib_ipv4",
@@ -28,11 +31,39 @@ var BootModules = []string{
 	"vfat", "nls_cp437", "nls_utf8",
 }
 
+// Drivers are the device drivers each kernel flavour's appliance carries.
+// PID 1 loads those the machine's devices ask for (their modalias matched
+// against modules.alias), not a fixed list.
+var Drivers = map[string][]string{
+	// Virtual machines: virtio disks, network and SCSI.
+	config.KernelCloud: {"virtio_pci", "virtio_blk", "virtio_net", "virtio_scsi", "sd_mod"},
+	// Common PCs and servers, and the hypervisors' devices.
+	config.KernelGeneric: {
+		// virtio, for VMs too
+		"virtio_pci", "virtio_blk", "virtio_net", "virtio_scsi",
+		// disks: SATA (AHCI and old IDE-mode chipsets), NVMe, SCSI disks
+		"ahci", "ata_piix", "nvme", "sd_mod",
+		// USB: host controllers, storage, keyboards
+		"xhci_pci", "ehci_pci", "ohci_pci", "uhci_hcd", "usb_storage", "uas", "usbhid", "hid_generic",
+		// SD and MMC cards
+		"sdhci_pci", "sdhci_acpi", "mmc_block",
+		// network: Intel, Realtek, Broadcom, Mellanox, VMware, Hyper-V, AWS
+		"e1000", "e1000e", "igb", "igc", "ixgbe", "i40e", "r8169", "8139too", "tg3", "bnx2x", "mlx5_core",
+		"vmxnet3", "hv_netvsc", "hv_storvsc", "ena",
+	},
+}
+
 // Module is one loadable kernel module of a kernel tree.
 type Module struct {
 	Name    string   // as the kernel knows it, with underscores
 	Path    string   // relative to lib/modules/<release>, e.g. kernel/drivers/md/dm-thin-pool.ko
 	Depends []string // names of the modules it needs
+	// Aliases are the modalias patterns of the devices it drives
+	// ("pci:v00008086d000010D3sv*sd*bc*sc*i*").
+	Aliases []string
+	// softPre are the modules its softdep says load first, as named
+	// there (a module or an alias: libcrc32c's "crc32c").
+	softPre []string
 }
 
 // ModuleTree is the modules of one kernel release, as unpacked from
@@ -61,13 +92,22 @@ func ReadModuleTree(dir string) (*ModuleTree, error) {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".ko") {
 			return err
 		}
-		deps, err := moduleDepends(path)
+		info, err := readModinfo(path)
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, path)
 		name := moduleName(path)
-		t.Modules[name] = Module{Name: name, Path: rel, Depends: deps}
+		m := Module{Name: name, Path: rel, Aliases: info["alias"]}
+		for _, v := range info["depends"] {
+			for _, d := range strings.Split(v, ",") {
+				if d != "" {
+					m.Depends = append(m.Depends, moduleName(d))
+				}
+			}
+		}
+		m.softPre = softPre(info["softdep"])
+		t.Modules[name] = m
 		return nil
 	})
 	if err != nil {
@@ -75,6 +115,17 @@ func ReadModuleTree(dir string) (*ModuleTree, error) {
 	}
 	if len(t.Modules) == 0 {
 		return nil, fmt.Errorf("image: no kernel modules (*.ko) under %s; run make deps", dir)
+	}
+	// A soft dependency loads first: it is a dependency here, so that
+	// modules.dep has PID 1 load it before (libcrc32c fails without the
+	// crc32c algorithm, which is a module of the generic kernel).
+	for name, m := range t.Modules {
+		for _, p := range m.softPre {
+			if d := t.provider(p); d != "" && d != name {
+				m.Depends = append(m.Depends, d)
+			}
+		}
+		t.Modules[name] = m
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "modules.builtin")); err == nil {
 		for _, line := range strings.Fields(string(b)) {
@@ -84,8 +135,56 @@ func ReadModuleTree(dir string) (*ModuleTree, error) {
 	return t, nil
 }
 
-// moduleDepends reads the "depends=" entry of a module's .modinfo section.
-func moduleDepends(path string) ([]string, error) {
+// softPre reads the modules a softdep value loads first: "pre: a b post: c".
+func softPre(values []string) []string {
+	var out []string
+	for _, v := range values {
+		pre := false
+		for _, f := range strings.Fields(v) {
+			switch f {
+			case "pre:":
+				pre = true
+			case "post:":
+				pre = false
+			default:
+				if pre {
+					out = append(out, f)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// provider is the module a softdep name means: the module of that name,
+// else one with that exact alias, a generic implementation (crc32c_generic,
+// which every CPU runs) before others.
+func (t *ModuleTree) provider(name string) string {
+	if _, ok := t.Modules[moduleName(name)]; ok || t.Builtin[moduleName(name)] {
+		return moduleName(name)
+	}
+	var found []string
+	for _, m := range t.Modules {
+		if slices.Contains(m.Aliases, name) {
+			found = append(found, m.Name)
+		}
+	}
+	sort.Slice(found, func(i, j int) bool {
+		gi, gj := strings.HasSuffix(found[i], "_generic"), strings.HasSuffix(found[j], "_generic")
+		if gi != gj {
+			return gi
+		}
+		return found[i] < found[j]
+	})
+	if len(found) == 0 {
+		return ""
+	}
+	return found[0]
+}
+
+// readModinfo reads a module's .modinfo section: each key with its values
+// (alias and depends, among others).
+func readModinfo(path string) (map[string][]string, error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open module: %w", err)
@@ -99,15 +198,13 @@ func moduleDepends(path string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read .modinfo of %s: %w", path, err)
 	}
-	var deps []string
+	info := map[string][]string{}
 	for _, kv := range bytes.Split(data, []byte{0}) {
-		if v, ok := bytes.CutPrefix(kv, []byte("depends=")); ok && len(v) > 0 {
-			for _, d := range strings.Split(string(v), ",") {
-				deps = append(deps, moduleName(d))
-			}
+		if k, v, ok := bytes.Cut(kv, []byte("=")); ok {
+			info[string(k)] = append(info[string(k)], string(v))
 		}
 	}
-	return deps, nil
+	return info, nil
 }
 
 // Closure returns the modules needed to load every name in want, each
@@ -185,4 +282,17 @@ func prefixSpace(items []string) string {
 		return ""
 	}
 	return " " + strings.Join(items, " ")
+}
+
+// ModulesAlias renders modules.alias for the given modules in depmod's
+// format ("alias PATTERN MODULE"), which PID 1 matches the machine's
+// devices against.
+func ModulesAlias(mods []Module) []byte {
+	var b bytes.Buffer
+	for _, m := range mods {
+		for _, a := range m.Aliases {
+			fmt.Fprintf(&b, "alias %s %s\n", a, m.Name)
+		}
+	}
+	return b.Bytes()
 }

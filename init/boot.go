@@ -55,8 +55,11 @@ type step struct {
 //  3. write to every console the kernel lists, not only the last one;
 //     keep PID 1 (and the engine it starts) out of the OOM killer's way;
 //  4. enable the cpu, memory, pids and io controllers for child cgroups;
-//  5. load the kernel modules listed by the image, virtio-rng first;
-//  6. read and validate /etc/berth/berth.toml;
+//  5. load the core kernel modules the image lists (virtio-rng first) and
+//     the drivers the machine's devices ask for, and wait for the disks
+//     that come up late (USB, NVMe);
+//  6. name the disks in /dev/disk (by-id, by-label, by-partlabel);
+//     read and validate /etc/berth/berth.toml;
 //  7. load the SELinux policy and start again in berth_t (loadSELinux);
 //     set the hostname;
 //  8. bring up loopback and the host interface (DHCP or static);
@@ -73,6 +76,7 @@ var bootSteps = []step{
 	{name: "shield from the OOM killer", run: shieldFromOOM},
 	{name: "enable cgroup controllers", run: enableControllers},
 	{name: "load kernel modules", run: loadModules},
+	{name: "name disks", run: nameDisks},
 	{name: "read config", run: readConfig},
 	{name: "load SELinux policy", run: loadSELinux, needsConfig: true},
 	{name: "set hostname", run: setHostname, needsConfig: true},

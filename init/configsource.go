@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -10,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"berth/blockdev"
 	"berth/config"
 	"berth/hostpath"
 )
@@ -45,7 +45,7 @@ type configSource struct {
 // readConfig finds the config in force, validates it and records it.
 func readConfig(s *system) error {
 	cmdline, _ := os.ReadFile("/proc/cmdline")
-	src, err := findConfig(string(cmdline), blockDevices(nil))
+	src, err := findConfig(string(cmdline), blockdev.List(nil))
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func readConfig(s *system) error {
 }
 
 // findConfig applies the order above.
-func findConfig(cmdline string, disks []blockDevice) (configSource, error) {
+func findConfig(cmdline string, disks []blockdev.Device) (configSource, error) {
 	if v, ok := cmdlineValue(cmdline, "berth.config"); ok {
 		switch {
 		case strings.HasPrefix(v, "base64:"):
@@ -82,8 +82,8 @@ func findConfig(cmdline string, disks []blockDevice) (configSource, error) {
 		case strings.HasPrefix(v, "LABEL="):
 			label := strings.TrimPrefix(v, "LABEL=")
 			for _, d := range disks {
-				if d.label == label || d.partName == label || d.fatLabel == label {
-					return readConfigDrive("/dev/" + d.name)
+				if d.Label == label || d.PartName == label || d.FATLabel == label {
+					return readConfigDrive(d.Path())
 				}
 			}
 			return configSource{}, fmt.Errorf("berth.config=%s on the kernel command line: no disk or partition is labelled %s", v, label)
@@ -94,8 +94,8 @@ func findConfig(cmdline string, disks []blockDevice) (configSource, error) {
 		}
 	}
 	for _, d := range disks {
-		if d.label == ConfigDriveLabel || d.partName == ConfigDriveLabel || d.fatLabel == ConfigDriveFATLabel {
-			return readConfigDrive("/dev/" + d.name)
+		if d.Label == ConfigDriveLabel || d.PartName == ConfigDriveLabel || d.FATLabel == ConfigDriveFATLabel {
+			return readConfigDrive(d.Path())
 		}
 	}
 	data, err := os.ReadFile(hostpath.ApplianceConfig)
@@ -144,26 +144,4 @@ func readConfigDrive(dev string) (configSource, error) {
 		return configSource{}, fmt.Errorf("config drive %s: %w (put berth.toml at the root of the drive)", dev, err)
 	}
 	return configSource{name: dev + ":/berth.toml", data: data}, nil
-}
-
-// parseFATLabel reads the label of a FAT boot sector: at 0x47 for FAT32
-// ("FAT32   " at 0x52), at 0x2B for FAT12 and FAT16 ("FAT" at 0x36).
-func parseFATLabel(bs []byte) string {
-	if len(bs) < 512 || bs[510] != 0x55 || bs[511] != 0xAA {
-		return ""
-	}
-	var label []byte
-	switch {
-	case bytes.HasPrefix(bs[0x52:], []byte("FAT32")):
-		label = bs[0x47 : 0x47+11]
-	case bytes.HasPrefix(bs[0x36:], []byte("FAT")):
-		label = bs[0x2B : 0x2B+11]
-	default:
-		return ""
-	}
-	l := strings.TrimRight(string(label), " ")
-	if l == "NO NAME" {
-		return ""
-	}
-	return l
 }

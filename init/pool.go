@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"io"
+	"time"
 
+	"berth/blockdev"
 	"berth/thinpool"
 )
 
@@ -10,6 +13,20 @@ import (
 // repairs what a crash left half done.
 func openPool(s *system) error {
 	cfg := s.config.PoolConfig(linePrefixer{w: s.console, prefix: "berth: "})
+	// Devices named by label or id may come up a while after their driver
+	// loaded (an NVMe namespace, a USB disk).
+	for _, d := range []string{s.config.Storage.DataDevice, s.config.Storage.MetadataDevice} {
+		if d == "" {
+			continue
+		}
+		dev, err := blockdev.Wait(d, 30*time.Second)
+		if err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+		if dev != d {
+			s.logf("storage: %s is %s", d, dev)
+		}
+	}
 	if cfg.Loopback() {
 		s.logf("WARNING: the thin pool uses loopback files in %s. Every write then goes through a second filesystem, and a full state disk fails the pool. For production, name block devices in [storage] data_device and metadata_device.", cfg.Dir)
 	}

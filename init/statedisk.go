@@ -2,15 +2,14 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
+	"time"
 
+	"berth/blockdev"
 	"berth/hostpath"
 
 	"golang.org/x/sys/unix"
@@ -32,10 +31,14 @@ const blankBytes = 1 << 20
 // persists.
 func mountStateDisk(s *system) error {
 	st := s.config.Storage
+	// The pool's devices are never the state disk.
 	exclude := map[string]bool{}
 	for _, d := range []string{st.DataDevice, st.MetadataDevice} {
-		if d != "" {
-			exclude[filepath.Base(d)] = true
+		if d == "" {
+			continue
+		}
+		if real, err := filepath.EvalSymlinks(blockdev.Path(d)); err == nil {
+			exclude[filepath.Base(real)] = true
 		}
 	}
 	var dev string
@@ -44,7 +47,10 @@ func mountStateDisk(s *system) error {
 	case "auto":
 		dev = s.findStateDisk(exclude)
 	default:
-		dev = st.StateDisk
+		var err error
+		if dev, err = blockdev.Wait(st.StateDisk, 30*time.Second); err != nil {
+			s.logf("state disk: %v", err)
+		}
 	}
 	kind := diskForeign
 	if dev != "" {
@@ -106,77 +112,26 @@ func seedState() error {
 	return os.WriteFile(filepath.Join(www, "index.html"), page, 0o644)
 }
 
-// findStateDisk returns the labelled state disk, or else the first blank
-// virtio disk, logging each disk it passes over.
+// findStateDisk returns the disk or partition labelled berth-state, on
+// any bus, or else the first blank disk, logging each disk it passes over.
 func (s *system) findStateDisk(exclude map[string]bool) string {
-	disks := blockDevices(exclude)
+	disks := blockdev.List(exclude)
 	for _, d := range disks {
-		if d.label == StateLabel || d.partName == StateLabel {
-			return "/dev/" + d.name
+		if d.Label == StateLabel || d.PartName == StateLabel {
+			return d.Path()
 		}
 	}
 	for _, d := range disks {
-		if !strings.HasPrefix(d.name, "vd") || d.partition || d.hasPartitions {
+		if d.Partition || d.HasPartitions {
 			continue
 		}
-		kind, err := diskContent("/dev/" + d.name)
+		kind, err := diskContent(d.Path())
 		if err == nil && kind == diskBlank {
-			return "/dev/" + d.name
+			return d.Path()
 		}
-		s.logf("state disk: skipping /dev/%s: it is neither blank nor labelled %s (berth never formats a disk with data on it)", d.name, StateLabel)
+		s.logf("state disk: skipping %s: it is neither blank nor labelled %s (berth never formats a disk with data on it)", d.Path(), StateLabel)
 	}
 	return ""
-}
-
-type blockDevice struct {
-	name          string // vda, vda1, nvme0n1p2, ...
-	partition     bool
-	hasPartitions bool
-	label         string // ext4 label, if any
-	fatLabel      string // FAT label, if any
-	partName      string // GPT partition name, if any
-}
-
-// blockDevices lists disks and partitions, except loop, device-mapper,
-// RAM and optical devices and those in exclude (and their partitions).
-func blockDevices(exclude map[string]bool) []blockDevice {
-	entries, _ := os.ReadDir("/sys/class/block")
-	var out []blockDevice
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, "loop") || strings.HasPrefix(name, "dm-") || strings.HasPrefix(name, "ram") || strings.HasPrefix(name, "sr") {
-			continue
-		}
-		sys := filepath.Join("/sys/class/block", name)
-		d := blockDevice{name: name}
-		if _, err := os.Stat(filepath.Join(sys, "partition")); err == nil {
-			d.partition = true
-			parent, _ := filepath.EvalSymlinks(filepath.Join(sys, ".."))
-			if exclude[filepath.Base(parent)] {
-				continue
-			}
-		}
-		if exclude[name] {
-			continue
-		}
-		subs, _ := filepath.Glob(filepath.Join(sys, name+"*"))
-		d.hasPartitions = len(subs) > 0
-		if b, err := os.ReadFile(filepath.Join(sys, "uevent")); err == nil {
-			for _, line := range strings.Split(string(b), "\n") {
-				if v, ok := strings.CutPrefix(line, "PARTNAME="); ok {
-					d.partName = v
-				}
-			}
-		}
-		start := readStart("/dev/"+name, 2048)
-		d.label, _ = parseExt4Label(start)
-		if d.label == "" {
-			d.fatLabel = parseFATLabel(start)
-		}
-		out = append(out, d)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out
 }
 
 type diskKind int
@@ -202,37 +157,8 @@ func diskContent(dev string) (diskKind, error) {
 	if bytes.Count(b, []byte{0}) == len(b) {
 		return diskBlank, nil
 	}
-	if label, ok := parseExt4Label(b); ok && label == StateLabel {
+	if label, ok := blockdev.ParseExt4Label(b); ok && label == StateLabel {
 		return diskState, nil
 	}
 	return diskForeign, nil
-}
-
-// readStart returns the first n bytes of dev, or nil: enough to read the
-// label of an ext4 or FAT filesystem.
-func readStart(dev string, n int) []byte {
-	f, err := os.Open(dev)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	if _, err := io.ReadFull(f, b); err != nil {
-		return nil
-	}
-	return b
-}
-
-// parseExt4Label reads the volume name of an ext2/3/4 superblock, which
-// starts 1024 bytes into the device: magic 0xEF53 at offset 56, the
-// 16-byte volume name at offset 120.
-func parseExt4Label(start []byte) (string, bool) {
-	if len(start) < 1024+136 {
-		return "", false
-	}
-	sb := start[1024:]
-	if binary.LittleEndian.Uint16(sb[56:]) != 0xEF53 {
-		return "", false
-	}
-	return string(bytes.TrimRight(sb[120:136], "\x00")), true
 }

@@ -6,11 +6,13 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"berth/config"
 )
@@ -34,13 +36,11 @@ func ConfigureHost(c config.Network, logf Logf, spawn Spawn) error {
 	if err := netlink.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("netconf: bring up lo: %w", err)
 	}
-	link, err := netlink.LinkByName(c.Interface)
+	link, err := hostInterface(c.Interface, logf, 5*time.Second)
 	if err != nil {
-		return fmt.Errorf("netconf: interface %s: %w (is its driver loaded? ip link lists the interfaces)", c.Interface, err)
+		return err
 	}
-	if err := netlink.LinkSetUp(link); err != nil {
-		return fmt.Errorf("netconf: bring up %s: %w", c.Interface, err)
-	}
+	c.Interface = link.Attrs().Name
 	if c.Mode == "static" {
 		addr := netip.MustParsePrefix(c.Address)
 		var gw netip.Addr
@@ -60,6 +60,105 @@ func ConfigureHost(c config.Network, logf Logf, spawn Spawn) error {
 	logf("%s: DHCP failed: %v; the host has no address yet. Retrying in the background; set [network] mode = \"static\" if there is no DHCP server", c.Interface, err)
 	spawn("dhcp "+c.Interface, func() { retryDHCP(link, c, logf, spawn) })
 	return writeResolvConf(c.DNS)
+}
+
+// hostInterface finds the interface [network] interface names and brings
+// it up: "auto", the first Ethernet interface (by name) whose link has a
+// carrier within wait, else the first Ethernet interface; a MAC address;
+// or a name. Its choice and why are logged.
+func hostInterface(spec string, logf Logf, wait time.Duration) (netlink.Link, error) {
+	if spec != "auto" {
+		link, err := linkBySpec(spec)
+		if err != nil {
+			return nil, err
+		}
+		if err := netlink.LinkSetUp(link); err != nil {
+			return nil, fmt.Errorf("netconf: bring up %s: %w", link.Attrs().Name, err)
+		}
+		return link, nil
+	}
+	links, err := ethernetLinks()
+	if err != nil {
+		return nil, err
+	}
+	if len(links) == 0 {
+		return nil, fmt.Errorf("netconf: no Ethernet interface (ip link lists the interfaces; does the machine's network card need a driver or firmware berth lacks?)")
+	}
+	for _, l := range links {
+		if err := netlink.LinkSetUp(l); err != nil {
+			logf("network: bring up %s: %v", l.Attrs().Name, err)
+		}
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		var names []string
+		for _, l := range links {
+			names = append(names, l.Attrs().Name)
+			if hasCarrier(l) {
+				if len(links) > 1 {
+					logf("network: %s has a carrier (of %s): using it", l.Attrs().Name, strings.Join(linkNames(links), ", "))
+				}
+				return l, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			logf("network: no carrier on %s after %v; using %s", strings.Join(names, ", "), wait, names[0])
+			return links[0], nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// linkBySpec finds an interface by MAC address or name.
+func linkBySpec(spec string) (netlink.Link, error) {
+	if mac, err := net.ParseMAC(spec); err == nil {
+		links, err := netlink.LinkList()
+		if err != nil {
+			return nil, fmt.Errorf("netconf: list interfaces: %w", err)
+		}
+		for _, l := range links {
+			if strings.EqualFold(l.Attrs().HardwareAddr.String(), mac.String()) {
+				return l, nil
+			}
+		}
+		return nil, fmt.Errorf("netconf: no interface has the MAC address %s (ip link lists the interfaces)", spec)
+	}
+	link, err := netlink.LinkByName(spec)
+	if err != nil {
+		return nil, fmt.Errorf("netconf: interface %s: %w (is its driver loaded? ip link lists the interfaces)", spec, err)
+	}
+	return link, nil
+}
+
+// ethernetLinks are the machine's Ethernet interfaces (not loopback, not
+// bridges or veths), by name.
+func ethernetLinks() ([]netlink.Link, error) {
+	all, err := netlink.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("netconf: list interfaces: %w", err)
+	}
+	var out []netlink.Link
+	for _, l := range all {
+		if l.Type() == "device" && l.Attrs().EncapType == "ether" && len(l.Attrs().HardwareAddr) == 6 {
+			out = append(out, l)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Attrs().Name < out[j].Attrs().Name })
+	return out, nil
+}
+
+func linkNames(links []netlink.Link) []string {
+	var out []string
+	for _, l := range links {
+		out = append(out, l.Attrs().Name)
+	}
+	return out
+}
+
+// hasCarrier reports whether link l is up with a carrier (IFF_LOWER_UP).
+func hasCarrier(l netlink.Link) bool {
+	now, err := netlink.LinkByIndex(l.Attrs().Index)
+	return err == nil && now.Attrs().RawFlags&unix.IFF_LOWER_UP != 0
 }
 
 // retryDHCP tries again with a backoff that doubles up to a minute.

@@ -15,6 +15,9 @@ import (
 	"time"
 )
 
+// DeadNICID is the QEMU id of Options.DeadNIC's card.
+const DeadNICID = "deadnic"
+
 // Binary is the QEMU program berth uses.
 const Binary = "qemu-system-x86_64"
 
@@ -26,13 +29,20 @@ type Options struct {
 	// Append is added to the kernel command line after console=ttyS0 and
 	// what the appliance always needs (config.KernelCmdline).
 	Append string
-	// Disk is a disk image to boot from (firmware boot).
-	Disk string
+	// Disk is a disk image to boot from (firmware boot), on DiskBus.
+	Disk    string
+	DiskBus string
 	// UEFI boots Disk with OVMF instead of SeaBIOS.
 	UEFI bool
-	// Drives are extra disks, attached as virtio disks in order
-	// (/dev/vda, /dev/vdb, ... after Disk).
+	// Drives are extra disks, attached in order (virtio ones as /dev/vda,
+	// /dev/vdb, ... after Disk).
 	Drives []Drive
+	// NIC is the network card's model: virtio-net-pci (the default), or
+	// PC hardware such as e1000e.
+	NIC string
+	// DeadNIC puts another network card of the same model before it,
+	// whose link is down: no carrier, as an unplugged port.
+	DeadNIC bool
 	// MemoryMB and CPUs size the machine; 0 means 1024 MiB and 2 CPUs.
 	MemoryMB, CPUs int
 	// HostFwd publishes guest ports on 127.0.0.1 of the build machine.
@@ -55,7 +65,19 @@ type Drive struct {
 	Path   string
 	Format string // "raw" (default) or "qcow2"
 	Serial string // shows as /sys/block/vdX/serial in the guest
+	// Bus is how it is attached: "virtio" (the default), "ahci" (a SATA
+	// disk on an AHCI controller), "nvme" (an NVMe controller of its own)
+	// or "usb" (a USB stick on an xHCI controller).
+	Bus string
 }
+
+// Buses of Drive.
+const (
+	BusVirtio = "virtio"
+	BusAHCI   = "ahci"
+	BusNVMe   = "nvme"
+	BusUSB    = "usb"
+)
 
 // Forward is one hostfwd rule: 127.0.0.1:HostPort on the build machine to
 // GuestPort on the guest.
@@ -113,8 +135,9 @@ func Args(opts Options) ([]string, error) {
 	case opts.Disk == "":
 		return nil, fmt.Errorf("qemu: nothing to boot: give a kernel or a disk image")
 	}
+	drives := opts.Drives
 	if opts.Disk != "" {
-		args = append(args, "-drive", "file="+opts.Disk+",format=raw,if=virtio")
+		drives = append([]Drive{{Path: opts.Disk, Bus: opts.DiskBus}}, drives...)
 		if opts.UEFI {
 			// The variable store is the package's template, its writes kept
 			// in a temporary overlay.
@@ -122,19 +145,52 @@ func Args(opts Options) ([]string, error) {
 				"-drive", "if=pflash,format=raw,unit=1,snapshot=on,file="+OVMFVars)
 		}
 	}
-	for i, d := range opts.Drives {
+	controllers := map[string]bool{}
+	ahciPort := 0
+	for i, d := range drives {
 		format := d.Format
 		if format == "" {
 			format = "raw"
 		}
 		id := fmt.Sprintf("drive%d", i)
-		dev := "virtio-blk-pci,drive=" + id
+		var dev string
+		switch d.Bus {
+		case "", BusVirtio:
+			dev = "virtio-blk-pci,drive=" + id
+		case BusAHCI:
+			if !controllers[BusAHCI] {
+				args = append(args, "-device", "ahci,id=ahci")
+				controllers[BusAHCI] = true
+			}
+			dev = fmt.Sprintf("ide-hd,drive=%s,bus=ahci.%d", id, ahciPort)
+			ahciPort++
+		case BusNVMe:
+			if d.Serial == "" {
+				d.Serial = fmt.Sprintf("berth-nvme%d", i)
+			}
+			dev = "nvme,drive=" + id
+		case BusUSB:
+			if !controllers[BusUSB] {
+				args = append(args, "-device", "qemu-xhci,id=xhci")
+				controllers[BusUSB] = true
+			}
+			dev = "usb-storage,drive=" + id + ",bus=xhci.0"
+		default:
+			return nil, fmt.Errorf("qemu: drive %s: no bus %q (virtio, ahci, nvme or usb)", d.Path, d.Bus)
+		}
 		if d.Serial != "" {
 			dev += ",serial=" + d.Serial
 		}
+		if opts.Disk != "" && i == 0 {
+			dev += ",bootindex=0"
+		}
 		args = append(args, "-drive", fmt.Sprintf("file=%s,format=%s,if=none,id=%s", d.Path, format, id), "-device", dev)
 	}
-	nic := "user,model=virtio-net-pci,restrict=on"
+	model := opts.NIC
+	if model == "" {
+		model = "virtio-net-pci"
+	}
+	nic := "user,model=" + model + ",restrict=on"
 	for _, f := range opts.HostFwd {
 		proto := f.Proto
 		if proto == "" {
@@ -145,9 +201,16 @@ func Args(opts Options) ([]string, error) {
 	for _, g := range opts.GuestFwd {
 		nic += fmt.Sprintf(",guestfwd=tcp:%s-tcp:127.0.0.1:%d", g.GuestAddr, g.HostPort)
 	}
-	if opts.UnpluggedNIC {
-		args = append(args, "-netdev", "hubport,id=unplugged,hubid=0", "-device", "virtio-net-pci,netdev=unplugged")
-	} else {
+	switch {
+	case opts.UnpluggedNIC:
+		args = append(args, "-netdev", "hubport,id=unplugged,hubid=0", "-device", model+",netdev=unplugged")
+	case opts.DeadNIC:
+		// The dead card first on the PCI bus, so the guest names it eth0;
+		// its link is set down through the monitor before the guest runs
+		// (Start).
+		args = append(args, "-netdev", "hubport,id=dead,hubid=1", "-device", model+",netdev=dead,id="+DeadNICID+",addr=0x10",
+			"-netdev", strings.Replace(nic, "user,model="+model+",", "user,id=live,", 1), "-device", model+",netdev=live,addr=0x11")
+	default:
 		args = append(args, "-nic", nic)
 	}
 	if opts.NoReboot {

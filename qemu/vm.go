@@ -1,10 +1,13 @@
 package qemu
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,6 +38,17 @@ func Start(opts Options) (*VM, error) {
 		return nil, err
 	}
 	args = append(args, "-serial", "stdio")
+	var monitor string
+	if opts.DeadNIC {
+		// Paused until the dead card's link is down.
+		dir, err := os.MkdirTemp("", "berth-qemu-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		monitor = filepath.Join(dir, "monitor")
+		args = append(args, "-S", "-monitor", "unix:"+monitor+",server=on,wait=off")
+	}
 	cmd := exec.Command(Binary, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
@@ -51,6 +65,12 @@ func Start(opts Options) (*VM, error) {
 	}
 	vm := &VM{cmd: cmd, stdin: stdin, changed: make(chan struct{})}
 	go vm.read(stdout)
+	if monitor != "" {
+		if err := monitorCommands(monitor, "set_link "+DeadNICID+" off", "cont"); err != nil {
+			vm.Kill()
+			return nil, err
+		}
+	}
 	return vm, nil
 }
 
@@ -255,4 +275,33 @@ func (vm *VM) CleanupOnExit(t Reporter) {
 			t.Logf("serial console log:\n%s", vm.Log())
 		}
 	})
+}
+
+// monitorCommands runs commands on QEMU's human monitor at the unix
+// socket path, once QEMU listens there (within 30 s).
+func monitorCommands(path string, commands ...string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	var conn net.Conn
+	for {
+		var err error
+		if conn, err = net.Dial("unix", path); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("qemu: monitor %s: %w", path, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	for _, c := range commands {
+		if _, err := r.ReadString(')'); err != nil { // the (qemu) prompt
+			return fmt.Errorf("qemu: monitor: %w", err)
+		}
+		if _, err := fmt.Fprintf(conn, "%s\n", c); err != nil {
+			return fmt.Errorf("qemu: monitor: %s: %w", c, err)
+		}
+	}
+	_, err := r.ReadString(')') // the prompt after the last
+	return err
 }

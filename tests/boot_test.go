@@ -41,7 +41,7 @@ func TestAppliance(t *testing.T) {
 
 	t.Run("each boot step logs its time", func(t *testing.T) {
 		for _, step := range []string{"mount filesystems", "attach consoles", "enable cgroup controllers",
-			"load kernel modules", "read config", "set hostname"} {
+			"load kernel modules", "name disks", "read config", "set hostname"} {
 			re := regexp.MustCompile(`berth: ` + step + ` \(\d+ ms\)`)
 			if !re.MatchString(vm.Log()) {
 				t.Errorf("no line %q on the console", re)

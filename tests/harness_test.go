@@ -79,16 +79,26 @@ func buildImageWith(t testing.TB, configPath string, skipCheck bool, extra map[s
 // buildImageWithPrograms also adds programs with their libraries.
 func buildImageWithPrograms(t testing.TB, configPath string, skipCheck bool, extra, programs map[string]string) string {
 	t.Helper()
+	return buildAppliance(t, configPath, skipCheck, extra, programs).Initramfs
+}
+
+// buildAppliance builds the kernel and initramfs of configPath, with the
+// kernel flavour it names, into a temporary directory.
+func buildAppliance(t testing.TB, configPath string, skipCheck bool, extra, programs map[string]string) image.Result {
+	t.Helper()
 	out := t.TempDir()
 	images := []string{filepath.Join(shared.build, "images", "busybox.tar")}
+	flavour := config.KernelCloud
 	if c, err := config.Load(configPath); err == nil {
 		// The images the config bundles, made once in the build directory.
 		if images, err = image.BundleImages(c, configPath, "/bin/busybox", shared.build, os.Stderr); err != nil {
 			t.Fatal(err)
 		}
+		flavour = c.Image.Kernel
 	}
 	res, err := image.Build(image.Options{
-		KernelRoot:      filepath.Join(shared.build, "kernel"),
+		KernelRoot:      image.KernelDir(shared.build, flavour),
+		Kernel:          flavour,
 		Berth:           filepath.Join(shared.build, "berth"),
 		Busybox:         "/bin/busybox",
 		Mke2fs:          "/sbin/mke2fs",
@@ -104,7 +114,7 @@ func buildImageWithPrograms(t testing.TB, configPath string, skipCheck bool, ext
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res.Initramfs
+	return res
 }
 
 // boot starts the appliance with initrd and waits for want on the console.

@@ -15,7 +15,7 @@ import (
 
 func main() {
 	var opts image.Options
-	flag.StringVar(&opts.KernelRoot, "kernel", "build/kernel", "unpacked linux-image package (make deps)")
+	flag.StringVar(&opts.KernelRoot, "kernel", "", "unpacked linux-image package (default: the one make deps unpacked in the output directory for the config's [image] kernel)")
 	flag.StringVar(&opts.Berth, "berth", "build/berth", "static berth binary")
 	flag.StringVar(&opts.Busybox, "busybox", "/bin/busybox", "static busybox (Debian busybox-static)")
 	flag.StringVar(&opts.Mke2fs, "mke2fs", "/sbin/mke2fs", "mke2fs program (Debian e2fsprogs)")
@@ -31,6 +31,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "the config does not validate; fix it first:\n%v\n", err)
 		os.Exit(1)
+	}
+	opts.Kernel = c.Image.Kernel
+	if opts.KernelRoot == "" {
+		opts.KernelRoot = image.KernelDir(opts.OutDir, opts.Kernel)
 	}
 	if opts.Images, err = image.BundleImages(c, opts.Config, opts.Busybox, opts.OutDir, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
