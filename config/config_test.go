@@ -103,6 +103,9 @@ func TestParseErrors(t *testing.T) {
 		{"bridge name", "[bridge]\nname = \"a-very-long-bridge-name\"\n", "bridge.name"},
 		{"devices in pairs", "[storage]\ndata_device = \"/dev/vdc\"\n", "storage.data_device: data_device and metadata_device go together"},
 		{"state disk", "[storage]\nstate_disk = \"vdb\"\n", `storage.state_disk: "vdb" is not`},
+		{"device name", "[storage]\ndata_device = \"LABEL=\"\nmetadata_device = \"PARTLABEL=meta\"\n", `2:15: storage.data_device: "LABEL=" is not a device`},
+		{"interface", "[network]\ninterface = \"52:54:00:12:34\"\n", `network.interface: "52:54:00:12:34" is neither`},
+		{"kernel flavour", "[image]\nkernel = \"rt\"\n", `2:10: image.kernel: "rt": use "cloud" (VMs) or "generic" (bare metal)`},
 		{"min free", "[storage]\nmin_free_space = \"10\"\n", `storage.min_free_space: "10" is not a percentage`},
 		{"base larger than data", "[storage]\ndata_size = \"1GB\"\nbase_size = \"2GB\"\n", "storage.base_size: 2GiB is larger than the pool's data_size 1GiB"},
 	} {
@@ -315,5 +318,22 @@ func TestParseVolumeOptions(t *testing.T) {
 		if _, err := ParseVolume(bad); err == nil {
 			t.Errorf("%s was accepted", bad)
 		}
+	}
+}
+
+// TestDeviceAndInterfaceNames accepts what bare metal needs: a MAC
+// address for the interface, stable device names for the disks.
+func TestDeviceAndInterfaceNames(t *testing.T) {
+	src := "[network]\ninterface = \"52:54:00:12:34:56\"\n[storage]\nstate_disk = \"PARTLABEL=berth-state\"\n" +
+		"data_device = \"/dev/disk/by-id/nvme-Samsung_SSD_980_S64DNX0R123456\"\nmetadata_device = \"LABEL=meta\"\n[image]\nkernel = \"generic\"\n"
+	c, err := Parse("berth.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Network.Interface != "52:54:00:12:34:56" || c.Image.Kernel != KernelGeneric {
+		t.Errorf("interface %q, kernel %q", c.Network.Interface, c.Image.Kernel)
+	}
+	if got := c.PoolConfig(nil).MetadataDevice; got != "/dev/disk/by-label/meta" {
+		t.Errorf("metadata_device LABEL=meta opens %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"path"
 	"slices"
@@ -81,8 +82,8 @@ func (c *Config) validateImages(p *problems) {
 
 func (c *Config) validateNetwork(p *problems) {
 	n := c.Network
-	if len(n.Interface) > 15 || strings.ContainsAny(n.Interface, "/ ") {
-		p.add("network.interface", "%q is not a valid interface name", n.Interface)
+	if _, err := net.ParseMAC(n.Interface); err != nil && (len(n.Interface) > 15 || strings.ContainsAny(n.Interface, "/ :")) {
+		p.add("network.interface", "%q is neither \"auto\", an interface name nor a MAC address", n.Interface)
 	}
 	var host netip.Prefix
 	switch n.Mode {

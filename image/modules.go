@@ -157,25 +157,21 @@ func softPre(values []string) []string {
 }
 
 // provider is the module a softdep name means: the module of that name,
-// else one with that exact alias, a generic implementation (crc32c_generic,
-// which every CPU runs) before others.
+// else the generic implementation with that alias (crc32c_generic for
+// "crc32c", which every CPU runs; a CPU-specific one such as crc32c_intel
+// fails to load on a CPU without its instructions). "" when the kernel
+// has it built in, or has no such module.
 func (t *ModuleTree) provider(name string) string {
-	if _, ok := t.Modules[moduleName(name)]; ok || t.Builtin[moduleName(name)] {
+	if _, ok := t.Modules[moduleName(name)]; ok {
 		return moduleName(name)
 	}
 	var found []string
 	for _, m := range t.Modules {
-		if slices.Contains(m.Aliases, name) {
+		if strings.HasSuffix(m.Name, "_generic") && slices.Contains(m.Aliases, name) {
 			found = append(found, m.Name)
 		}
 	}
-	sort.Slice(found, func(i, j int) bool {
-		gi, gj := strings.HasSuffix(found[i], "_generic"), strings.HasSuffix(found[j], "_generic")
-		if gi != gj {
-			return gi
-		}
-		return found[i] < found[j]
-	})
+	sort.Strings(found)
 	if len(found) == 0 {
 		return ""
 	}

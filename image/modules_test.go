@@ -70,3 +70,24 @@ func TestModuleName(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftDependencies: a module's softdep pre: loads first, as a
+// dependency, through its generic implementation only (crc32c_intel
+// fails on a CPU without SSE4.2); a name nothing generic provides (built
+// into the kernel) adds nothing.
+func TestSoftDependencies(t *testing.T) {
+	if got := softPre([]string{"pre: crc32c post: other"}); len(got) != 1 || got[0] != "crc32c" {
+		t.Errorf("softPre = %q", got)
+	}
+	tree := &ModuleTree{Modules: map[string]Module{
+		"crc32c_intel":   {Name: "crc32c_intel", Aliases: []string{"crc32c", "crypto-crc32c"}},
+		"crc32c_generic": {Name: "crc32c_generic", Aliases: []string{"crc32c", "crypto-crc32c"}},
+	}}
+	if got := tree.provider("crc32c"); got != "crc32c_generic" {
+		t.Errorf("crc32c is provided by %q", got)
+	}
+	delete(tree.Modules, "crc32c_generic") // built in, as in the cloud kernel
+	if got := tree.provider("crc32c"); got != "" {
+		t.Errorf("with crc32c_generic built in, crc32c is provided by %q", got)
+	}
+}

@@ -42,17 +42,6 @@ func TestBootableDisk(t *testing.T) {
 		Initramfs: buildRelease(t, "testdata/disk.toml", "A"), StateSize: 1 << 30}); err != nil {
 		t.Fatal(err)
 	}
-	bootDisk := func(uefi bool) *qemu.VM {
-		vm, err := qemu.Start(qemu.Options{Disk: disk, UEFI: uefi, CPUs: 1, Accel: shared.accel, NoReboot: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		vm.CleanupOnExit(t)
-		if _, err := vm.Expect(`berth: ready`, 2*bootTimeout); err != nil {
-			t.Fatal(err)
-		}
-		return vm
-	}
 	poweroff := func(vm *qemu.VM) {
 		vm.Send("poweroff\n")
 		if _, err := vm.Wait(cmdTimeout); err != nil {
@@ -60,7 +49,7 @@ func TestBootableDisk(t *testing.T) {
 		}
 	}
 
-	vm := bootDisk(false)
+	vm := bootDisk(t, qemu.Options{Disk: disk})
 	for _, want := range []string{"SYSLINUX", "state disk /dev/vda2 mounted", "creating a new pool", "loading bundled image busybox.tar"} {
 		if !strings.Contains(vm.Log(), want) {
 			t.Errorf("first boot: the console lacks %q", want)
@@ -78,7 +67,7 @@ func TestBootableDisk(t *testing.T) {
 	if err := image.UpgradeDisk(disk, shared.kernel, buildRelease(t, "testdata/disk.toml", "B")); err != nil {
 		t.Fatal(err)
 	}
-	vm = bootDisk(false)
+	vm = bootDisk(t, qemu.Options{Disk: disk})
 	if strings.Contains(vm.Log(), "creating a new pool") || strings.Contains(vm.Log(), "loading bundled image") {
 		t.Errorf("the second boot made a new pool or loaded the unchanged busybox image again:\n%s", vm.Log())
 	}
@@ -95,7 +84,7 @@ func TestBootableDisk(t *testing.T) {
 	}
 	poweroff(vm)
 
-	vm = bootDisk(true)
+	vm = bootDisk(t, qemu.Options{Disk: disk, UEFI: true})
 	if !strings.Contains(vm.Log(), "state disk /dev/vda2 mounted") {
 		t.Errorf("UEFI boot: no state partition")
 	}

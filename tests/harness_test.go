@@ -193,3 +193,22 @@ func shutdownWith(t *testing.T, vm *qemu.VM, command, console string) {
 		t.Errorf("%s: console lacks %q", command, console)
 	}
 }
+
+// bootDisk boots a disk image (opts.Disk) through its firmware, SeaBIOS
+// or UEFI, and waits for ready: 1 CPU and 1 GiB unless opts say more.
+func bootDisk(t testing.TB, opts qemu.Options) *qemu.VM {
+	t.Helper()
+	opts.Accel, opts.NoReboot = shared.accel, true
+	if opts.CPUs == 0 {
+		opts.CPUs = 1
+	}
+	vm, err := qemu.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm.CleanupOnExit(t)
+	if _, err := vm.Expect(`berth: ready`, 2*bootTimeout); err != nil {
+		t.Fatal(err)
+	}
+	return vm
+}

@@ -27,21 +27,6 @@ func genericDisk(t *testing.T, configPath string) string {
 	return disk
 }
 
-// bootPC boots opts (a disk through its firmware) and waits for ready.
-func bootPC(t *testing.T, opts qemu.Options) *qemu.VM {
-	t.Helper()
-	opts.Accel, opts.NoReboot, opts.CPUs, opts.MemoryMB = shared.accel, true, 1, 1024
-	vm, err := qemu.Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm.CleanupOnExit(t)
-	if _, err := vm.Expect(`berth: ready`, 2*bootTimeout); err != nil {
-		t.Fatal(err)
-	}
-	return vm
-}
-
 // consoleHas checks lines of the console, each a regular expression.
 func consoleHas(t *testing.T, vm *qemu.VM, what string, lines ...string) {
 	t.Helper()
@@ -64,7 +49,7 @@ func TestSATADiskWithIntelNIC(t *testing.T) {
 	port := freePort(t)
 	opts := qemu.Options{Disk: disk, DiskBus: qemu.BusAHCI, NIC: "e1000e", HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}}
 
-	vm := bootPC(t, opts)
+	vm := bootDisk(t, opts)
 	consoleHas(t, vm, "BIOS boot", `SYSLINUX`, `berth: drivers: .*\bahci\b.*\be1000e\b`, `berth: drivers: sd_mod`,
 		`berth: eth0: DHCP address 10\.0\.2\.15/24`, `state disk /dev/sda2 mounted on /var/lib/berth`, `creating a new pool`)
 	if got := run(t, vm, "readlink /dev/disk/by-partlabel/berth-state; ls /dev/disk/by-id | grep -c '^ata-QEMU_HARDDISK_'"); got != "../../sda2\n3" {
@@ -76,7 +61,7 @@ func TestSATADiskWithIntelNIC(t *testing.T) {
 	shutdownWith(t, vm, "reboot", "berth: reboot: stopping all processes")
 
 	opts.UEFI = true
-	vm = bootPC(t, opts)
+	vm = bootDisk(t, opts)
 	if strings.Contains(vm.Log(), "SYSLINUX") || strings.Contains(vm.Log(), "creating a new pool") {
 		t.Errorf("UEFI boot: SeaBIOS's loader ran, or a new pool was made")
 	}
@@ -90,7 +75,8 @@ func TestSATADiskWithIntelNIC(t *testing.T) {
 }
 
 // TestUSBStickWithNVMePool boots berth.img from a USB stick (xHCI,
-// usb-storage) through UEFI, on a machine with two network cards, only
+// usb-storage) through UEFI, with a USB keyboard, on a machine with two
+// network cards, only
 // the second of which has a link, and two blank NVMe disks that the
 // config names by id for the thin pool: the state is on the stick's
 // partition 2, the network on the card with the carrier, the pool on
@@ -98,12 +84,13 @@ func TestSATADiskWithIntelNIC(t *testing.T) {
 func TestUSBStickWithNVMePool(t *testing.T) {
 	t.Parallel()
 	disk := genericDisk(t, "testdata/generic-nvme.toml")
-	vm := bootPC(t, qemu.Options{Disk: disk, DiskBus: qemu.BusUSB, UEFI: true, NIC: "e1000e", DeadNIC: true,
+	vm := bootDisk(t, qemu.Options{Disk: disk, DiskBus: qemu.BusUSB, UEFI: true, NIC: "e1000e", DeadNIC: true, USBKeyboard: true,
 		Drives: []qemu.Drive{
 			{Path: sparseDisk(t, "data.img", 2<<30), Bus: qemu.BusNVMe, Serial: "berth-data"},
 			{Path: sparseDisk(t, "meta.img", 64<<20), Bus: qemu.BusNVMe, Serial: "berth-meta"},
 		}})
-	consoleHas(t, vm, "USB boot", `berth: drivers: .*\bxhci_pci\b`, `berth: drivers: .*\busb_storage\b`, `berth: drivers: .*\bnvme\b`,
+	consoleHas(t, vm, "USB boot", `berth: drivers: .*\bxhci_pci\b`, `berth: drivers: .*\busb_storage\b.*\busbhid\b`, `berth: drivers: .*\bhid_generic\b`,
+		`berth: drivers: .*\bnvme\b`,
 		`state disk /dev/sda2 mounted on /var/lib/berth`,
 		`network: eth1 has a carrier \(of eth0, eth1\): using it`, `berth: eth1: DHCP address 10\.0\.2\.15/24`,
 		`storage: /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_berth-data is /dev/nvme\dn1`,
