@@ -90,13 +90,21 @@ func TestAppliance(t *testing.T) {
 		run(t, vm, "mkdir /sys/fs/cgroup/probe && test -f /sys/fs/cgroup/probe/memory.max && test -f /sys/fs/cgroup/probe/pids.max && rmdir /sys/fs/cgroup/probe")
 	})
 
-	t.Run("kernel modules are loaded with their dependencies", func(t *testing.T) {
+	t.Run("kernel modules are loaded with their dependencies, drivers by the devices", func(t *testing.T) {
 		mods := run(t, vm, "cut -d' ' -f1 /proc/modules")
 		for _, m := range []string{"virtio_rng", "dm_thin_pool", "dm_persistent_data", "libcrc32c", "loop",
-			"bridge", "veth", "nf_tables", "overlay", "virtio_net", "virtio_blk"} {
+			"bridge", "veth", "nf_tables", "overlay", "virtio_pci", "virtio_net"} {
 			if !contains(strings.Fields(mods), m) {
 				t.Errorf("module %s not loaded; loaded:\n%s", m, mods)
 			}
+		}
+		// This guest has a virtio network card and no disk.
+		if contains(strings.Fields(mods), "virtio_blk") {
+			t.Errorf("virtio_blk is loaded, but no device asks for it")
+		}
+		if !regexp.MustCompile(`(?m)^berth: drivers: virtio_pci\r?$`).MatchString(vm.Log()) ||
+			!regexp.MustCompile(`(?m)^berth: drivers: virtio_net\r?$`).MatchString(vm.Log()) {
+			t.Errorf("no drivers lines on the console")
 		}
 		// The device-mapper control node works once dm is loaded.
 		run(t, vm, "test -c /dev/mapper/control")

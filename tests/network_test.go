@@ -28,7 +28,9 @@ func freePort(t testing.TB) int {
 // the bridge, published ports (from the guest's 127.0.0.1, its address and
 // another namespace), udp, random ports, links by name, detach; and
 // outbound from a namespace to a server on the build machine, reached
-// through QEMU's guestfwd.
+// through QEMU's guestfwd. Then, in the same guest, the build machine
+// fetches a page through QEMU's hostfwd, the guest's published port and
+// DNAT, from a server in a network namespace.
 func TestNetconfInGuest(t *testing.T) {
 	t.Parallel()
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -43,8 +45,10 @@ func TestNetconfInGuest(t *testing.T) {
 
 	bin := guestTestBinary(t, "berth/netconf")
 	initrd := buildImageWith(t, "testdata/guest.toml", false, map[string]string{"/tests/netconf.test": bin})
+	port := freePort(t)
 	vm := boot(t, initrd, `berth: ready`, qemu.Options{GuestFwd: []qemu.GuestForward{
-		{GuestAddr: "10.0.2.100:8081", HostPort: l.Addr().(*net.TCPAddr).Port}}})
+		{GuestAddr: "10.0.2.100:8081", HostPort: l.Addr().(*net.TCPAddr).Port}},
+		HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
 	_, code, err := vm.Run("BERTH_TEST_OUTBOUND=10.0.2.100:8081 /tests/netconf.test -test.v -test.timeout 3m > /tmp/guest.log 2>&1", 4*time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -54,26 +58,11 @@ func TestNetconfInGuest(t *testing.T) {
 		t.Fatalf("guest tests (status %d):\n%s", code, out)
 	}
 	t.Logf("guest output:\n%s", out)
-	if err := vm.Poweroff(15 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-}
 
-// TestPublishedPortFromBuildMachine fetches a page from the build machine
-// through QEMU's hostfwd, the guest's published port and DNAT, from a
-// server in a network namespace.
-func TestPublishedPortFromBuildMachine(t *testing.T) {
-	t.Parallel()
-	bin := guestTestBinary(t, "berth/netconf")
-	initrd := buildImageWith(t, "testdata/guest.toml", false, map[string]string{"/tests/netconf.test": bin})
-	port := freePort(t)
-	vm := boot(t, initrd, `berth: ready`, qemu.Options{HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
 	run(t, vm, "BERTH_TEST_SERVE=1 /tests/netconf.test -test.run TestServeForBuildMachine -test.v > /tmp/serve.log 2>&1 &")
 	eventually(t, vm, "test -f /tmp/serving && echo up || cat /tmp/serve.log", 2*time.Minute,
 		func(out string) bool { return strings.TrimSpace(out) == "up" })
-
-	body := fetch(t, port)
-	if body != "hello through hostfwd and DNAT" {
+	if body := fetch(t, port); body != "hello through hostfwd and DNAT" {
 		t.Errorf("the build machine got %q", body)
 	}
 	run(t, vm, "touch /tmp/stop")

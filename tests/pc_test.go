@@ -56,6 +56,11 @@ func TestSATADiskWithIntelNIC(t *testing.T) {
 		t.Errorf("/dev/disk names: %q", got)
 	}
 	fetchPage(t, port, "berth is running", 2*cmdTimeout)
+	// A person at the machine: the boot lines on the screen and the serial
+	// port, a shell on each (tty0 is served on tty1).
+	if got := run(t, vm, "cat /sys/class/tty/console/active; ls -l /proc/[0-9]*/fd/0 2>/dev/null | grep -c ' -> /dev/tty1$'"); !regexp.MustCompile(`^(tty0 ttyS0|ttyS0 tty0)\n[1-9]`).MatchString(got) {
+		t.Errorf("consoles and shells on tty1: %q", got)
+	}
 	run(t, vm, "mkdir -p /var/lib/berth/data && echo kept > /var/lib/berth/data/file")
 	run(t, vm, "berth run -d --name keep --restart always busybox sleep 100000 >/dev/null")
 	shutdownWith(t, vm, "reboot", "berth: reboot: stopping all processes")
