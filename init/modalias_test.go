@@ -48,3 +48,13 @@ alias pci:v*d*sv*sd*bc0Csc03i30* xhci_pci
 		t.Errorf("second pass wants %q, want %q", got, want)
 	}
 }
+
+func TestParseUevent(t *testing.T) {
+	ev, ok := parseUevent([]byte("add@/devices/pci0000:00/0000:00:04.0/usb1/1-1/1-1:1.0\x00ACTION=add\x00SUBSYSTEM=usb\x00MODALIAS=usb:v0627p0001d0000dc00dsc00dp00ic03isc01ip01in00\x00SEQNUM=1234\x00"))
+	if !ok || ev.action != "add" || ev.env["SUBSYSTEM"] != "usb" || ev.env["MODALIAS"] != "usb:v0627p0001d0000dc00dsc00dp00ic03isc01ip01in00" {
+		t.Errorf("parsed %+v, %v", ev, ok)
+	}
+	if _, ok := parseUevent([]byte("libudev\x00\xfe\xed")); ok {
+		t.Error("a udev message (no ACTION@DEVPATH) was taken for the kernel's")
+	}
+}

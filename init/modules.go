@@ -53,14 +53,24 @@ func loadModules(s *system) error {
 	wg.Go(func() { coreErrs = loadAll(prober, core) })
 	// What is loaded already (before PID 1 re-executed itself) is not
 	// loaded again.
-	loaded := map[string]bool{}
+	h := &hotplug{loaded: map[string]bool{}}
 	if entries, err := os.ReadDir("/sys/module"); err == nil {
 		for _, e := range entries {
-			loaded[e.Name()] = true
+			h.loaded[e.Name()] = true
 		}
 	}
-	errs = append(errs, loadDrivers(s, prober, aliases, loaded)...)
-	errs = append(errs, settleDisks(s, prober, aliases, loaded, 15*time.Second)...)
+	// Devices plugged in later are announced: listen before the passes
+	// look, and load from the announcements once they are done, after a
+	// last look, so that no device falls between the two.
+	if err := watchHotplug(s, prober, aliases, h); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, loadDrivers(s, prober, aliases, h.loaded)...)
+	errs = append(errs, settleDisks(s, prober, aliases, h.loaded, 15*time.Second)...)
+	h.mu.Lock()
+	h.active = true
+	errs = append(errs, loadDrivers(s, prober, aliases, h.loaded)...)
+	h.mu.Unlock()
 	wg.Wait()
 	return errors.Join(append(errs, coreErrs...)...)
 }

@@ -43,8 +43,8 @@ type Options struct {
 	// DeadNIC puts another network card of the same model before it,
 	// whose link is down: no carrier, as an unplugged port.
 	DeadNIC bool
-	// USBKeyboard plugs a keyboard into the xHCI controller.
-	USBKeyboard bool
+	// Monitor opens QEMU's human monitor for VM.Monitor (device_add, ...).
+	Monitor bool
 	// MemoryMB and CPUs size the machine; 0 means 1024 MiB and 2 CPUs.
 	MemoryMB, CPUs int
 	// HostFwd publishes guest ports on 127.0.0.1 of the build machine.
@@ -187,12 +187,6 @@ func Args(opts Options) ([]string, error) {
 			dev += ",bootindex=0"
 		}
 		args = append(args, "-drive", fmt.Sprintf("file=%s,format=%s,if=none,id=%s", d.Path, format, id), "-device", dev)
-	}
-	if opts.USBKeyboard {
-		if !controllers[BusUSB] {
-			args = append(args, "-device", "qemu-xhci,id=xhci")
-		}
-		args = append(args, "-device", "usb-kbd,bus=xhci.0")
 	}
 	model := opts.NIC
 	if model == "" {

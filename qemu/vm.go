@@ -27,7 +27,17 @@ type VM struct {
 	cursor  int           // Expect searches from here
 	exited  bool
 	exitErr error
-	runs    int // numbers Run's markers
+	runs    int    // numbers Run's markers
+	monitor string // QEMU's human monitor socket, if Options asked for one
+}
+
+// Monitor runs commands on QEMU's human monitor (Options.Monitor), as
+// device_add to plug a device in.
+func (vm *VM) Monitor(commands ...string) error {
+	if vm.monitor == "" {
+		return fmt.Errorf("qemu: no monitor: set Options.Monitor")
+	}
+	return monitorCommands(vm.monitor, commands...)
 }
 
 // Start boots a VM. Its serial console is read into a log that Expect
@@ -39,15 +49,16 @@ func Start(opts Options) (*VM, error) {
 	}
 	args = append(args, "-serial", "stdio")
 	var monitor string
-	if opts.DeadNIC {
-		// Paused until the dead card's link is down.
+	if opts.DeadNIC || opts.Monitor {
 		dir, err := os.MkdirTemp("", "berth-qemu-")
 		if err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(dir)
 		monitor = filepath.Join(dir, "monitor")
-		args = append(args, "-S", "-monitor", "unix:"+monitor+",server=on,wait=off")
+		args = append(args, "-monitor", "unix:"+monitor+",server=on,wait=off")
+		if opts.DeadNIC {
+			args = append(args, "-S") // paused until the dead card's link is down
+		}
 	}
 	cmd := exec.Command(Binary, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -63,10 +74,10 @@ func Start(opts Options) (*VM, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("qemu: start %s: %w (is qemu-system-x86 installed? run make deps)", Binary, err)
 	}
-	vm := &VM{cmd: cmd, stdin: stdin, changed: make(chan struct{})}
+	vm := &VM{cmd: cmd, stdin: stdin, changed: make(chan struct{}), monitor: monitor}
 	go vm.read(stdout)
-	if monitor != "" {
-		if err := monitorCommands(monitor, "set_link "+DeadNICID+" off", "cont"); err != nil {
+	if opts.DeadNIC {
+		if err := vm.Monitor("set_link "+DeadNICID+" off", "cont"); err != nil {
 			vm.Kill()
 			return nil, err
 		}
@@ -84,6 +95,9 @@ func (vm *VM) read(r io.Reader) {
 		if err != nil {
 			vm.exitErr = vm.cmd.Wait()
 			vm.exited = true
+			if vm.monitor != "" {
+				os.RemoveAll(filepath.Dir(vm.monitor))
+			}
 		}
 		close(vm.changed)
 		vm.changed = make(chan struct{})

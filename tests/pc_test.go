@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -80,22 +81,21 @@ func TestSATADiskWithIntelNIC(t *testing.T) {
 }
 
 // TestUSBStickWithNVMePool boots berth.img from a USB stick (xHCI,
-// usb-storage) through UEFI, with a USB keyboard, on a machine with two
-// network cards, only
+// usb-storage) through UEFI, on a machine with two network cards, only
 // the second of which has a link, and two blank NVMe disks that the
 // config names by id for the thin pool: the state is on the stick's
 // partition 2, the network on the card with the carrier, the pool on
-// the NVMe disks.
+// the NVMe disks. A keyboard and another stick plugged in after boot get
+// their drivers and names.
 func TestUSBStickWithNVMePool(t *testing.T) {
 	t.Parallel()
 	disk := genericDisk(t, "testdata/generic-nvme.toml")
-	vm := bootDisk(t, qemu.Options{Disk: disk, DiskBus: qemu.BusUSB, UEFI: true, NIC: "e1000e", DeadNIC: true, USBKeyboard: true,
+	vm := bootDisk(t, qemu.Options{Disk: disk, DiskBus: qemu.BusUSB, UEFI: true, NIC: "e1000e", DeadNIC: true, Monitor: true,
 		Drives: []qemu.Drive{
 			{Path: sparseDisk(t, "data.img", 2<<30), Bus: qemu.BusNVMe, Serial: "berth-data"},
 			{Path: sparseDisk(t, "meta.img", 64<<20), Bus: qemu.BusNVMe, Serial: "berth-meta"},
 		}})
-	consoleHas(t, vm, "USB boot", `berth: drivers: .*\bxhci_pci\b`, `berth: drivers: .*\busb_storage\b.*\busbhid\b`, `berth: drivers: .*\bhid_generic\b`,
-		`berth: drivers: .*\bnvme\b`,
+	consoleHas(t, vm, "USB boot", `berth: drivers: .*\bxhci_pci\b`, `berth: drivers: .*\busb_storage\b`, `berth: drivers: .*\bnvme\b`,
 		`state disk /dev/sda2 mounted on /var/lib/berth`,
 		`network: eth1 has a carrier \(of eth0, eth1\): using it`, `berth: eth1: DHCP address 10\.0\.2\.15/24`,
 		`storage: /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_berth-data is /dev/nvme\dn1`,
@@ -109,5 +109,18 @@ func TestUSBStickWithNVMePool(t *testing.T) {
 	if got := run(t, vm, "berth info | grep -E '^ *(Data|Metadata) file:'"); !strings.Contains(got, "nvme-QEMU_NVMe_Ctrl_berth-data") {
 		t.Errorf("berth info's pool files:\n%s", got)
 	}
+	// Plugged in after boot: a USB keyboard gets its drivers, a USB stick
+	// its /dev/disk names.
+	stick := filepath.Join(t.TempDir(), "stick.img")
+	if out, err := exec.Command("mke2fs", "-q", "-t", "ext4", "-L", "hotstick", stick, "16M").CombinedOutput(); err != nil {
+		t.Fatalf("mke2fs: %v: %s", err, out)
+	}
+	if err := vm.Monitor("device_add usb-kbd,bus=xhci.0,id=kbd", "drive_add 0 if=none,id=stick,format=raw,file="+stick,
+		"device_add usb-storage,bus=xhci.0,drive=stick,id=stickdev"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, vm, "ls /sys/bus/hid/drivers/hid-generic | grep -c :; readlink /dev/disk/by-label/hotstick", 2*time.Minute,
+		func(s string) bool { return regexp.MustCompile(`^[1-9]\n\.\./\.\./sd[b-z]$`).MatchString(s) })
+	consoleHas(t, vm, "hotplug", `berth: drivers: usbhid \(plugged in\)`, `berth: drivers: hid_generic \(plugged in\)`)
 	shutdownWith(t, vm, "poweroff", "berth: power off: stopping all processes")
 }
