@@ -44,13 +44,29 @@ func List(exclude map[string]bool) []Device {
 	return list("/sys", exclude)
 }
 
+// Named tells whether a block device (its kernel name, as in
+// /sys/class/block) is one List returns and Link names: not a loop,
+// device-mapper, RAM or optical device, nor an eMMC's boot or RPMB area.
+func Named(name string) bool {
+	for _, p := range []string{"loop", "dm-", "ram", "zram", "sr"} {
+		if strings.HasPrefix(name, p) {
+			return false
+		}
+	}
+	for _, suffix := range []string{"boot0", "boot1", "rpmb"} {
+		if strings.HasSuffix(name, suffix) {
+			return false
+		}
+	}
+	return name != ""
+}
+
 func list(sysfs string, exclude map[string]bool) []Device {
 	entries, _ := os.ReadDir(filepath.Join(sysfs, "class", "block"))
 	var out []Device
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, "loop") || strings.HasPrefix(name, "dm-") || strings.HasPrefix(name, "ram") || strings.HasPrefix(name, "sr") ||
-			strings.HasPrefix(name, "zram") || strings.HasSuffix(name, "boot0") || strings.HasSuffix(name, "boot1") || strings.HasSuffix(name, "rpmb") {
+		if !Named(name) {
 			continue
 		}
 		sys := filepath.Join(sysfs, "class", "block", name)
@@ -218,27 +234,21 @@ func Path(spec string) string {
 }
 
 // Link makes /dev/disk/by-id, by-label and by-partlabel for the devices
-// present, replacing what was there: PID 1 runs it once drivers are
-// loaded, and again while it waits for a device.
+// present: PID 1 runs it once drivers are loaded, again while it waits for
+// a device, and on each disk's uevent. A name that is already right is
+// left alone, a changed one is replaced by rename and a stale one removed,
+// so a reader never finds a name missing while Link runs.
 func Link() error {
 	return link("/dev", List(nil))
 }
 
 func link(dev string, devices []Device) error {
-	for _, kind := range []string{"by-id", "by-label", "by-partlabel"} {
-		dir := filepath.Join(dev, "disk", kind)
-		if err := os.RemoveAll(dir); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
+	want := map[string]map[string]string{"by-id": {}, "by-label": {}, "by-partlabel": {}}
 	put := func(kind, name, target string) {
-		if name == "" || strings.ContainsAny(name, "/\x00") {
+		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
 			return
 		}
-		os.Symlink("../../"+target, filepath.Join(dev, "disk", kind, name))
+		want[kind][name] = "../../" + target
 	}
 	for _, d := range devices {
 		for _, id := range d.IDs {
@@ -247,6 +257,37 @@ func link(dev string, devices []Device) error {
 		put("by-label", d.Label, d.Name)
 		put("by-label", d.FATLabel, d.Name)
 		put("by-partlabel", d.PartName, d.Name)
+	}
+	for kind, names := range want {
+		dir := filepath.Join(dev, "disk", kind)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		for name, target := range names {
+			p := filepath.Join(dir, name)
+			if got, err := os.Readlink(p); err == nil && got == target {
+				continue
+			}
+			tmp := filepath.Join(dir, ".new-"+name)
+			os.Remove(tmp)
+			if err := os.Symlink(target, tmp); err != nil {
+				return err
+			}
+			if err := os.Rename(tmp, p); err != nil {
+				os.Remove(tmp)
+				return err
+			}
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			// Another Link's name on its way in is left to it.
+			if _, ok := names[e.Name()]; !ok && !strings.HasPrefix(e.Name(), ".new-") {
+				os.RemoveAll(filepath.Join(dir, e.Name()))
+			}
+		}
 	}
 	return nil
 }

@@ -85,6 +85,32 @@ func TestStableNames(t *testing.T) {
 			t.Errorf("%s -> %q (%v), want %q", link, got, err, target)
 		}
 	}
+	// Linking again with a disk gone and a partition renamed: the names
+	// that stay are left in place, the gone ones removed.
+	keep, _ := os.Lstat(filepath.Join(dev, "disk/by-id/virtio-data_disk"))
+	devices := list(sysfs, map[string]bool{"nvme0n1": true})
+	devices[0].PartName = "moved"
+	if err := link(dev, devices); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := os.Lstat(filepath.Join(dev, "disk/by-id/virtio-data_disk")); err != nil || !os.SameFile(keep, again) {
+		t.Errorf("a name that stayed was made again (%v)", err)
+	}
+	for kind, want := range map[string][]string{"by-id": {"virtio-data_disk"}, "by-partlabel": {"moved"}} {
+		entries, _ := os.ReadDir(filepath.Join(dev, "disk", kind))
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.Name())
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s after the second link: %q, want %q", kind, got, want)
+		}
+	}
+	for name, want := range map[string]bool{"sda": true, "nvme0n1p2": true, "vdb": true, "loop0": false, "dm-3": false, "sr0": false, "mmcblk0boot0": false, "": false} {
+		if Named(name) != want {
+			t.Errorf("Named(%q) = %v, want %v", name, !want, want)
+		}
+	}
 	for spec, want := range map[string]string{"LABEL=x": "/dev/disk/by-label/x", "PARTLABEL=p": "/dev/disk/by-partlabel/p", "/dev/vdc": "/dev/vdc"} {
 		if got := Path(spec); got != want {
 			t.Errorf("Path(%q) = %q, want %q", spec, got, want)

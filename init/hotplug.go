@@ -99,7 +99,7 @@ func watchHotplug(s *system, prober *kmodule.Prober, aliases aliasTable, h *hotp
 			h.mu.Lock()
 			active := h.active
 			h.mu.Unlock()
-			if active && ev.env["SUBSYSTEM"] == "block" && (ev.action == "add" || ev.action == "remove" || ev.action == "change") {
+			if active && ev.env["SUBSYSTEM"] == "block" && blockdev.Named(ev.env["DEVNAME"]) && (ev.action == "add" || ev.action == "remove" || ev.action == "change") {
 				if err := blockdev.Link(); err != nil {
 					s.logf("name disks: %v", err)
 				}
