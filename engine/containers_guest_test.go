@@ -38,43 +38,84 @@ import (
 // the berth binary is: the engine re-executes /proc/self/exe.
 func TestMain(m *testing.M) {
 	runtime.RunRole(os.Args)
-	os.Exit(m.Run())
+	code := m.Run()
+	shared.close()
+	os.Exit(code)
 }
 
-var (
-	reaperOnce sync.Once
-	reaper     = supervise.NewChildReaper()
-)
+// shared is the one engine the tests use, made by the first of them:
+// each pool, image load and network set up costs seconds under emulation.
+// Each test removes its containers when it ends.
+var shared sharedEngine
 
-// testEngine is an engine with busybox loaded, on a pool of its own and
-// the guest's bridge.
-func testEngine(t *testing.T) *Engine {
-	t.Helper()
-	reaperOnce.Do(func() {
-		ch := make(chan os.Signal, 16)
-		signal.Notify(ch, unix.SIGCHLD)
-		go func() {
-			for range ch {
-				reaper.ReapAll()
-			}
-		}()
-	})
-	st, dir := thinpooltest.Open(t)
+type sharedEngine struct {
+	once    sync.Once
+	e       *Engine
+	err     error
+	dir     string
+	cleanup []func()
+}
+
+func (s *sharedEngine) open() (*Engine, error) {
+	s.once.Do(func() { s.e, s.err = s.make() })
+	return s.e, s.err
+}
+
+func (s *sharedEngine) make() (*Engine, error) {
+	reaper := supervise.NewChildReaper()
+	ch := make(chan os.Signal, 16)
+	signal.Notify(ch, unix.SIGCHLD)
+	go func() {
+		for range ch {
+			reaper.ReapAll()
+		}
+	}()
+	dir, err := os.MkdirTemp("", "engine-test")
+	if err != nil {
+		return nil, err
+	}
+	s.dir = dir
+	st, err := thinpooltest.OpenIn(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.cleanup = append(s.cleanup, func() { st.Shutdown(); st.Close() })
 	network, err := netconf.Open(config.Bridge{Name: config.DefaultBridgeName, Address: config.DefaultBridgeAddress}, hostpath.Network)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	rt, err := runtime.New(runtime.Config{CgroupParent: "/berth-test"})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { rt.Close() })
+	s.cleanup = append(s.cleanup, func() { rt.Close() })
 	e, err := New(Options{StateDir: dir, RunDir: filepath.Join(dir, "run"), Storage: st, Network: network, Reaper: reaper,
 		Runtime: rt, LogMaxSize: 10 << 20, LogMaxFiles: 3})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if _, err := e.Images.LoadArchive(filepath.Join(hostpath.BundledImages, "busybox.tar"), io.Discard); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (s *sharedEngine) close() {
+	for i := len(s.cleanup) - 1; i >= 0; i-- {
+		s.cleanup[i]()
+	}
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+	}
+}
+
+// testEngine is the shared engine (busybox loaded, on a pool of its own
+// and the guest's bridge); the test's containers are removed when it
+// ends.
+func testEngine(t *testing.T) *Engine {
+	t.Helper()
+	e, err := shared.open()
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -157,7 +157,9 @@ func run(t testing.TB, vm *qemu.VM, command string) string {
 }
 
 // eventually runs command until check accepts its output or the deadline
-// passes.
+// passes, a quarter of a second apart: the guest's one emulated CPU is
+// also what brings the state about, and a command run back to back would
+// take it away.
 func eventually(t testing.TB, vm *qemu.VM, command string, timeout time.Duration, check func(string) bool) string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -172,6 +174,7 @@ func eventually(t testing.TB, vm *qemu.VM, command string, timeout time.Duration
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: still %q after %v", command, out, timeout)
 		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 

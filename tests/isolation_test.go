@@ -257,13 +257,13 @@ func TestIsolation(t *testing.T) {
 	t.Run("a flood of output without newlines", func(t *testing.T) {
 		enginePid := strings.TrimSpace(run(t, vm, "cat /run/berth/engine.pid"))
 		run(t, vm, "echo 5 > /proc/"+enginePid+"/clear_refs") // resets the peak resident size
-		run(t, vm, "berth run -d --name flood --log-opt max-size=4m -v /tests:/probe:ro,z busybox /probe/probe write 200000000")
+		run(t, vm, "berth run -d --name flood --log-opt max-size=4m -v /tests:/probe:ro,z busybox /probe/probe write 100000000")
 		if out, _, err := vm.Run("berth wait flood", 5*time.Minute); err != nil || out != "0" {
 			t.Errorf("the flood ended with %q (%v)", out, err)
 		}
 		peak := run(t, vm, "grep VmHWM /proc/"+enginePid+"/status")
 		kb, _ := strconv.Atoi(strings.Fields(peak)[1])
-		t.Logf("engine peak resident size during 200 MB without a newline: %d kB", kb)
+		t.Logf("engine peak resident size during 100 MB without a newline: %d kB", kb)
 		if kb > 64<<10 {
 			t.Errorf("the engine grew to %d kB", kb)
 		}

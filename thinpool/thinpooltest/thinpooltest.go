@@ -17,11 +17,18 @@ import (
 func Open(t testing.TB) (*thinpool.Storage, string) {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := thinpool.Open(thinpool.Config{Name: "test-" + filepath.Base(dir), Dir: filepath.Join(dir, "pool"),
-		DataSize: 2 << 30, MetadataSize: 64 << 20, BaseSize: 256 << 20, MinFreePercent: 5, Mkfs: hostpath.Mkfs})
+	st, err := OpenIn(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Shutdown(); st.Close() })
 	return st, dir
+}
+
+// OpenIn is Open for a pool that outlives one test (a package's tests
+// sharing it): the pool is made in dir/pool, and the caller shuts it
+// down.
+func OpenIn(dir string) (*thinpool.Storage, error) {
+	return thinpool.Open(thinpool.Config{Name: "test-" + filepath.Base(dir), Dir: filepath.Join(dir, "pool"),
+		DataSize: 2 << 30, MetadataSize: 64 << 20, BaseSize: 256 << 20, MinFreePercent: 5, Mkfs: hostpath.Mkfs})
 }
