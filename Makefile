@@ -49,7 +49,7 @@ unit-test: deps
 	CGO_ENABLED=1 $(GO) test -race ./...
 
 appliance-test: image
-	$(GO) test -tags appliance -count=1 -timeout 20m ./tests -build $(abspath $(BUILD))
+	$(GO) test -tags appliance -count=1 -parallel 64 -timeout 20m ./tests -build $(abspath $(BUILD))
 
 test: vet unit-test appliance-test
 

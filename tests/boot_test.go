@@ -18,7 +18,7 @@ import (
 // issue 2 promises of a booted host, its address by DHCP and its page
 // from the build machine; it ends with poweroff.
 func TestAppliance(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	port := freePort(t)
 	vm := boot(t, shared.initrd, `berth: ready \(\d+ ms since init started\)`,
 		qemu.Options{HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
@@ -173,7 +173,7 @@ func TestAppliance(t *testing.T) {
 // TestBadConfig boots an appliance whose config is broken: the error names
 // file, line, column and field; the host stays up with a shell.
 func TestBadConfig(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	initrd := buildImage(t, "testdata/bad.toml", true)
 	vm := boot(t, initrd, `berth: rescue shell`, qemu.Options{})
 	want := `/etc/berth/berth.toml:9:10: container[0].ports[0]: port "70000:8000": host port 70000 is out of range 1-65535`
@@ -194,7 +194,7 @@ func TestBadConfig(t *testing.T) {
 // TestInitramfsIsReproducible builds the initramfs twice from the same
 // inputs and compares the bytes.
 func TestInitramfsIsReproducible(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	a := buildImage(t, "../examples/default.toml", false)
 	b := buildImage(t, "../examples/default.toml", false)
 	da, _ := os.ReadFile(a)

@@ -44,7 +44,7 @@ func writeGuestFile(t *testing.T, vm *qemu.VM, path, content string) {
 // and load it there and run it, rmi refused while a container uses it, and
 // export's flat tar imported as an image.
 func TestBuildWorkflow(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	carrier := filepath.Join(t.TempDir(), "carrier.img")
 	if err := os.WriteFile(carrier, nil, 0o644); err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func fetch(t *testing.T, port int) string {
 // removed, and one whose image is missing is reported while the rest
 // start.
 func TestDeclaredContainers(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	disk := []qemu.Drive{{Path: sparseDisk(t, "state.img", 4<<30)}}
 	port := freePort(t)
 	opts := qemu.Options{Drives: disk, HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}}

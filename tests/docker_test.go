@@ -16,12 +16,17 @@ import (
 // and a working directory, see it in ps, read its address with inspect,
 // fetch its page from the build machine, and clean up.
 func TestDockerWorkflow(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	port := freePort(t)
 	// A config that declares no container, so that the names and ports
-	// below are free.
+	// below are free; the guest reads it from a config drive, over the
+	// image's own.
 	initrd := buildImage(t, "testdata/guest.toml", false)
-	vm := boot(t, initrd, `berth: ready`, qemu.Options{HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
+	drive := configDrive(t, guestConfig(t, "from-drive"))
+	vm := boot(t, initrd, `berth: ready`, qemu.Options{Drives: []qemu.Drive{{Path: drive}}, HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
+	if got := run(t, vm, "hostname; berth info 2>/dev/null | grep '^Config:'"); got != "from-drive\nConfig: /dev/vda:/berth.toml" {
+		t.Errorf("the config drive's config: %q", got)
+	}
 	if !strings.Contains(vm.Log(), "berth: engine: layer 1/1") {
 		t.Errorf("the bundled busybox image was not loaded at boot")
 	}

@@ -22,7 +22,7 @@ import (
 // with a registry served inside the guest with and without basic
 // authentication; the Go client runs the api package's guest tests.
 func TestDockerCLI(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	docker := filepath.Join(shared.build, "docker-cli", "docker")
 	if _, err := os.Stat(docker); err != nil {
 		t.Fatalf("%v: make deps unpacks Debian's docker.io CLI there", err)

@@ -14,7 +14,7 @@ import (
 // start from; the image store (load, import, OCI layouts, refused layers)
 // and containers on a pool of their own.
 func TestEngineInGuest(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	bins := []string{guestTestBinary(t, "berth/thinpool"), guestTestBinary(t, "berth/runtime"),
 		guestTestBinary(t, "berth/imagestore"), guestTestBinary(t, "berth/engine")}
 	// One guest for the three: each boot costs seconds of emulation. The

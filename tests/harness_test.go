@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +38,7 @@ type env struct {
 	initrd  string
 	accel   string
 	release string
+	slots   *scheduler // which tests run now
 }
 
 var shared env
@@ -55,6 +58,14 @@ func TestMain(m *testing.M) {
 		}
 	}
 	shared.accel = qemu.DetectAccel(shared.kernel)
+	// One guest per core at a time. make test gives go test a -parallel
+	// above that, so that the scheduler, not Go, picks the order.
+	slots := runtime.GOMAXPROCS(0)
+	goParallel := slots
+	if f := flag.Lookup("test.parallel"); f != nil {
+		goParallel, _ = strconv.Atoi(f.Value.String())
+	}
+	shared.slots = newScheduler(slots, goParallel)
 	rels, _ := filepath.Glob(filepath.Join(b, "kernel/lib/modules/*"))
 	if len(rels) == 1 {
 		shared.release = filepath.Base(rels[0])

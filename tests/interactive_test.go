@@ -31,7 +31,7 @@ func tail(s string, n int) string {
 // would go to the container.
 func statusAfter(t *testing.T, vm *qemu.VM, want int) {
 	t.Helper()
-	expect(t, vm, `guest:~# `)
+	expect(t, vm, `from-drive:~# `)
 	vm.Send("echo status=$?=\n")
 	m, err := vm.Expect(`status=(\d+)=`, cmdTimeout)
 	if err != nil {

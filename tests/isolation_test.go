@@ -34,7 +34,7 @@ func probeBinary(t testing.TB) string {
 // Docker's do, and the engine holds up against a container's output and
 // a container that fills its disk.
 func TestIsolation(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	initrd := buildImageWith(t, "testdata/isolation.toml", false, map[string]string{"/tests/probe": probeBinary(t)})
 	disk := []qemu.Drive{{Path: sparseDisk(t, "state.img", 3<<30)}}
 	vm := boot(t, initrd, `berth: ready`, qemu.Options{Drives: disk})

@@ -32,7 +32,7 @@ func freePort(t testing.TB) int {
 // fetches a page through QEMU's hostfwd, the guest's published port and
 // DNAT, from a server in a network namespace.
 func TestNetconfInGuest(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func TestNetconfInGuest(t *testing.T) {
 // the default, is TestAppliance's): static, and DHCP with no server,
 // which must not stop the boot.
 func TestHostNetwork(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	t.Run("static", func(t *testing.T) {
 		vm := boot(t, buildImage(t, "testdata/static.toml", false), `berth: ready`, qemu.Options{})
 		if !strings.Contains(vm.Log(), "berth: eth0: static address 10.0.2.15/24, gateway 10.0.2.2") {

@@ -45,7 +45,7 @@ func consoleHas(t *testing.T, vm *qemu.VM, what string, lines ...string) {
 // outlives the reboot with a container, and the default page reaches the
 // build machine.
 func TestSATADiskWithIntelNIC(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	disk := genericDisk(t, "testdata/generic.toml")
 	port := freePort(t)
 	opts := qemu.Options{Disk: disk, DiskBus: qemu.BusAHCI, NIC: "e1000e", HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}}
@@ -88,7 +88,7 @@ func TestSATADiskWithIntelNIC(t *testing.T) {
 // the NVMe disks. A keyboard and another stick plugged in after boot get
 // their drivers and names.
 func TestUSBStickWithNVMePool(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	disk := genericDisk(t, "testdata/generic-nvme.toml")
 	vm := bootDisk(t, qemu.Options{Disk: disk, DiskBus: qemu.BusUSB, UEFI: true, NIC: "e1000e", DeadNIC: true, Monitor: true,
 		Drives: []qemu.Drive{

@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"encoding/base64"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -70,7 +71,7 @@ var containerLabel = regexp.MustCompile(`^system_u:system_r:container_t:s0:(c\d+
 // with a pair of categories of its own, its files out of every other
 // container's reach, kept across a reboot.
 func TestSELinux(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	initrd := buildImage(t, "testdata/state.toml", false)
 	disk := []qemu.Drive{{Path: sparseDisk(t, "state.img", 3<<30)}}
 	vm := boot(t, initrd, `berth: ready`, qemu.Options{Drives: disk})
@@ -181,15 +182,22 @@ func TestSELinux(t *testing.T) {
 
 // TestSELinuxPolicyFailure boots a kernel whose security modules leave
 // SELinux out (lsm=), where no policy can load: by default the host says so and
-// boots on without it; with selinux_failure = "rescue" it stops.
+// boots on without it; with selinux_failure = "rescue" it stops. The first
+// guest also has a config on the kernel command line and another on a
+// config drive: the command line's wins.
 func TestSELinuxPolicyFailure(t *testing.T) {
-	t.Parallel()
-	vm := boot(t, buildImage(t, "testdata/guest.toml", false), `berth: ready`, qemu.Options{Append: "lsm=lockdown,yama"})
+	parallel(t)
+	drive := configDrive(t, guestConfig(t, "from-drive"))
+	vm := boot(t, buildImage(t, "testdata/guest.toml", false), `berth: ready`, qemu.Options{Drives: []qemu.Drive{{Path: drive}},
+		Append: "lsm=lockdown,yama berth.config=base64:" + base64.StdEncoding.EncodeToString([]byte(guestConfig(t, "from-cmdline")))})
 	if !strings.Contains(vm.Log(), "SELinux policy not loaded") || !strings.Contains(vm.Log(), "WITHOUT SELinux") {
 		t.Errorf("the console does not say the policy failed:\n%s", tail(vm.Log(), 2000))
 	}
 	if got := run(t, vm, "getenforce"); got != "Disabled" {
 		t.Errorf("getenforce: %q", got)
+	}
+	if got := run(t, vm, "hostname; berth info 2>/dev/null | grep '^Config:'"); got != "from-cmdline\nConfig: berth.config (kernel command line)" {
+		t.Errorf("the kernel command line's config over the drive's: %q", got)
 	}
 	vm.Poweroff(30 * time.Second)
 

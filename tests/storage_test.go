@@ -28,7 +28,7 @@ import (
 //     unless-stopped ones run again, except an unless-stopped one the user
 //     stopped; a restart=no one stays exited, its log kept.
 func TestStateAcrossReboot(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	bin := guestTestBinary(t, "berth/netconf")
 	initrd := buildImageWith(t, "../examples/default.toml", false, map[string]string{"/tests/netconf.test": bin})
 	disk := []qemu.Drive{{Path: sparseDisk(t, "state.img", 4<<30)}}
@@ -98,7 +98,7 @@ func TestStateAcrossReboot(t *testing.T) {
 // bytes, and an ext4 filesystem with another label. berth says why it
 // skips each, keeps its state in memory, and writes neither.
 func TestForeignDisksUntouched(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	random := sparseDisk(t, "random.img", 64<<20)
 	junk := make([]byte, 1<<20)
 	rand.Read(junk)
@@ -143,7 +143,7 @@ func fileHash(t *testing.T, path string) string {
 // the pool opens, berth's record agrees with the pool's own metadata, and
 // thin_check (from Debian's thin-provisioning-tools) passes.
 func TestCrashConsistency(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	initrd := buildImage(t, "testdata/blockdev.toml", false)
 	state, data, meta := sparseDisk(t, "state.img", 1<<30), sparseDisk(t, "data.img", 2<<30), sparseDisk(t, "meta.img", 64<<20)
 	drives := []qemu.Drive{{Path: state}, {Path: data}, {Path: meta}}

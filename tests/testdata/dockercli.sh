@@ -123,11 +123,6 @@ d 0 run --rm -v /tmp/bindsrc:/b:z busybox true
 d 1 run --rm --mount type=bind,source=/tmp/bindsrc,target=/b,readonly busybox sh -c 'cat /b/f && touch /b/g'
 has "bound"
 has "Read-only file system"
-d 0 run --rm --ulimit nofile=512:1024 busybox sh -c 'ulimit -n; ulimit -Hn'
-is "512
-1024"
-d 0 run --rm --init busybox ps -o pid,comm
-matches "^ *1 +docker-init"
 d 0 run --rm --network none busybox ip -o link
 lacks "eth0"
 d 0 run --rm --network host busybox ip -o link
