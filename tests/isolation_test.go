@@ -109,11 +109,12 @@ func TestIsolation(t *testing.T) {
 		// While execs come and go, nothing with more than a container's
 		// capabilities ever shows in the container: the exec helper
 		// joins the PID namespace last.
-		run(t, vm, "berth exec -d held sh -c '/probe/probe watch-caps 15 > /tmp/watch 2>&1'")
+		run(t, vm, "berth exec -d held sh -c '/probe/probe watch-caps /tmp/stop-watching > /tmp/watch 2>&1'")
+		eventually(t, vm, "berth exec held cat /tmp/watch", 60*time.Second, func(s string) bool { return strings.Contains(s, "watching") })
 		for i := 0; i < 8; i++ {
 			run(t, vm, "berth exec held true")
 		}
-		watch := eventually(t, vm, "berth exec held cat /tmp/watch", 60*time.Second, func(s string) bool { return strings.Contains(s, "watched") })
+		watch := eventually(t, vm, "berth exec held sh -c 'touch /tmp/stop-watching; cat /tmp/watch'", 60*time.Second, func(s string) bool { return strings.Contains(s, "watched") })
 		if strings.Contains(watch, "has capabilities") {
 			t.Errorf("a process with the host's capabilities showed in the container:\n%s", watch)
 		}

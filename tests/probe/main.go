@@ -4,9 +4,9 @@
 //
 //	probe syscalls         each guarded system call: "name: allowed" or "name: errno"
 //	probe write N          N bytes of "a" on stdout, and no newline
-//	probe watch-caps SECS  every process seen in this PID namespace whose
+//	probe watch-caps FILE  every process seen in this PID namespace whose
 //	                       effective capabilities are more than probe's own,
-//	                       polled for SECS seconds
+//	                       polled from "watching" until FILE exists
 package main
 
 import (
@@ -22,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: probe syscalls|watch-caps SECS")
+		fmt.Fprintln(os.Stderr, "usage: probe syscalls|write N|watch-caps FILE")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -32,8 +32,7 @@ func main() {
 		n, _ := strconv.Atoi(os.Args[2])
 		write(n)
 	case "watch-caps":
-		secs, _ := strconv.Atoi(os.Args[2])
-		watchCaps(time.Duration(secs) * time.Second)
+		watchCaps(os.Args[2])
 	default:
 		os.Exit(2)
 	}
@@ -138,11 +137,20 @@ func capEff(pid string) (uint64, bool) {
 	return 0, false
 }
 
-func watchCaps(d time.Duration) {
+func watchCaps(stop string) {
 	mine, _ := capEff("self")
 	seen := map[string]bool{}
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
+	fmt.Println("watching")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := os.Stat(stop); err == nil {
+			fmt.Println("watched")
+			return
+		}
+		if time.Now().After(deadline) {
+			fmt.Println("not told to stop")
+			return
+		}
 		entries, _ := os.ReadDir("/proc")
 		for _, e := range entries {
 			pid := e.Name()
@@ -156,5 +164,4 @@ func watchCaps(d time.Duration) {
 			}
 		}
 	}
-	fmt.Println("watched")
 }
