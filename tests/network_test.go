@@ -75,7 +75,9 @@ func TestNetconfInGuest(t *testing.T) {
 
 // TestHostNetwork boots the two other ways a host gets its address (DHCP,
 // the default, is TestAppliance's): static, and DHCP with no server,
-// which must not stop the boot.
+// which must not stop the boot. The second guest also has two disks that
+// hold data, which berth must leave untouched (a boot costs seconds of
+// emulation).
 func TestHostNetwork(t *testing.T) {
 	parallel(t)
 	t.Run("static", func(t *testing.T) {
@@ -92,11 +94,15 @@ func TestHostNetwork(t *testing.T) {
 		shutdownWith(t, vm, "poweroff -f", "")
 	})
 	t.Run("no DHCP server", func(t *testing.T) {
-		vm := boot(t, shared.initrd, `berth: ready`, qemu.Options{UnpluggedNIC: true})
+		drives, untouched := foreignDisks(t)
+		vm := boot(t, shared.initrd, `berth: ready`, qemu.Options{UnpluggedNIC: true, Drives: drives})
 		if !strings.Contains(vm.Log(), "berth: eth0: DHCP failed") || !strings.Contains(vm.Log(), "Retrying in the background") {
 			t.Errorf("no DHCP failure line on the console")
 		}
 		run(t, vm, "echo the shell works")
-		vm.Poweroff(15 * time.Second)
+		if err := vm.Poweroff(15 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		untouched(vm)
 	})
 }

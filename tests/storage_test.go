@@ -94,15 +94,20 @@ func TestStateAcrossReboot(t *testing.T) {
 	shutdownWith(t, vm, "kill -INT 1", "berth: reboot: stopping all processes")
 }
 
-// TestForeignDisksUntouched boots with two disks that hold data: random
-// bytes, and an ext4 filesystem with another label. berth says why it
-// skips each, keeps its state in memory, and writes neither.
-func TestForeignDisksUntouched(t *testing.T) {
-	parallel(t)
+// foreignDisks makes two disks that hold data, random bytes and an ext4
+// filesystem with another label, for a guest with the default config
+// (state_disk auto) to boot with. untouched checks, once the guest is
+// off, that berth said why it skipped each, kept its state in memory and
+// wrote neither.
+func foreignDisks(t *testing.T) (drives []qemu.Drive, untouched func(vm *qemu.VM)) {
+	t.Helper()
 	random := sparseDisk(t, "random.img", 64<<20)
 	junk := make([]byte, 1<<20)
 	rand.Read(junk)
-	f, _ := os.OpenFile(random, os.O_WRONLY, 0)
+	f, err := os.OpenFile(random, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.WriteAt(junk, 0)
 	f.Close()
 	other := sparseDisk(t, "other.img", 64<<20)
@@ -110,22 +115,20 @@ func TestForeignDisksUntouched(t *testing.T) {
 		t.Fatalf("mkfs: %v %s", err, out)
 	}
 	before := []string{fileHash(t, random), fileHash(t, other)}
-
-	vm := boot(t, shared.initrd, `berth: ready`, qemu.Options{Drives: []qemu.Drive{{Path: random}, {Path: other}}})
-	for _, want := range []string{
-		"skipping /dev/vda: it is neither blank nor labelled berth-state (berth never formats a disk with data on it)",
-		"skipping /dev/vdb: it is neither blank nor labelled berth-state",
-		"WARNING: no state disk; /var/lib/berth is in memory and nothing will persist",
-	} {
-		if !strings.Contains(vm.Log(), want) {
-			t.Errorf("console lacks %q", want)
+	return []qemu.Drive{{Path: random}, {Path: other}}, func(vm *qemu.VM) {
+		t.Helper()
+		for _, want := range []string{
+			"skipping /dev/vda: it is neither blank nor labelled berth-state (berth never formats a disk with data on it)",
+			"skipping /dev/vdb: it is neither blank nor labelled berth-state",
+			"WARNING: no state disk; /var/lib/berth is in memory and nothing will persist",
+		} {
+			if !strings.Contains(vm.Log(), want) {
+				t.Errorf("console lacks %q", want)
+			}
 		}
-	}
-	if err := vm.Poweroff(15 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if after := []string{fileHash(t, random), fileHash(t, other)}; after[0] != before[0] || after[1] != before[1] {
-		t.Errorf("a foreign disk was written to")
+		if after := []string{fileHash(t, random), fileHash(t, other)}; after[0] != before[0] || after[1] != before[1] {
+			t.Errorf("a foreign disk was written to")
+		}
 	}
 }
 
