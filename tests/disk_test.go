@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -161,7 +162,15 @@ func TestPythonExample(t *testing.T) {
 	parallel(t)
 	port := freePort(t)
 	initrd := buildImage(t, "../examples/python.toml", false)
-	vm := boot(t, initrd, `berth: ready`, qemu.Options{MemoryMB: 2048, HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
+	vm := boot(t, initrd, `berth: engine: Loading python:bookworm`, qemu.Options{MemoryMB: 2048, HostFwd: []qemu.Forward{{HostPort: port, GuestPort: 8080}}})
+	// The image's one layer is 125 MB: under emulation, with another
+	// guest beside it, its load takes minutes.
+	if _, err := vm.Expect(`berth: ready`, 3*bootTimeout); err != nil {
+		t.Fatal(err)
+	}
+	if m := regexp.MustCompile(`layer 1/1 [0-9a-f]+: [0-9.]+ MB in [0-9.]+ s`).FindAllString(vm.Log(), -1); len(m) == 2 {
+		t.Logf("python image: %s", m[1])
+	}
 	fetchPage(t, port, "berth is running", 3*cmdTimeout)
 	if got := run(t, vm, "berth inspect -f '{{.Config.Image}} {{.Config.WorkingDir}} {{.HostConfig.Binds}}' web"); got != "python:bookworm /opt [/var/lib/berth/www:/opt:z]" {
 		t.Errorf("inspect: %q", got)
