@@ -1,9 +1,13 @@
 package thinpool
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Pool is an active thin pool: a device-mapper thin-pool target over a
@@ -164,16 +168,30 @@ func (p *Pool) ActivateThin(name string, id uint32, sectors uint64) (Dev, error)
 }
 
 // DeactivateThin removes the device-mapper device name; the thin device
-// and its data stay in the pool.
+// and its data stay in the pool. A device still open is waited for, at
+// most busyWait: a container's last process (a health probe's exec that
+// was joining it as it was killed) can hold its mount namespace, and so
+// the device, a moment after the container is gone. Docker's
+// devicemapper driver retries the same way.
 func (p *Pool) DeactivateThin(name string) error {
 	if _, ok, err := p.ctl.Info(name); err != nil || !ok {
 		return err
 	}
-	if err := p.ctl.Remove(name); err != nil {
-		return fmt.Errorf("thinpool: deactivate: %w", err)
+	deadline := time.Now().Add(busyWait)
+	for {
+		err := p.ctl.Remove(name)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+			return fmt.Errorf("thinpool: deactivate: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return nil
 }
+
+// busyWait is how long DeactivateThin waits for a device's last holder.
+const busyWait = 10 * time.Second
 
 // Deactivate removes the pool device. Its thin devices must be
 // deactivated first; the metadata and data stay on their devices.

@@ -257,9 +257,22 @@ func TestLoopbackPoolFullGivesENOSPC(t *testing.T) {
 	if st.Mode != "out_of_data_space" {
 		t.Errorf("pool mode %q, want out_of_data_space", st.Mode)
 	}
-	if err := pool.DeactivateThin("test-small-1"); err != nil {
+	// A holder that lets go a moment later (as a container's last
+	// process does) is waited for; one that does not is reported busy.
+	held, err := os.Open(path)
+	if err != nil {
 		t.Fatal(err)
 	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		held.Close()
+		close(released)
+	}()
+	if err := pool.DeactivateThin("test-small-1"); err != nil {
+		t.Fatalf("deactivate while a holder lets go: %v", err)
+	}
+	<-released
 	if err := pool.Deactivate(); err != nil {
 		t.Fatal(err)
 	}
