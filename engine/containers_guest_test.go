@@ -52,8 +52,7 @@ type sharedEngine struct {
 	once    sync.Once
 	e       *Engine
 	err     error
-	dir     string
-	cleanup []func()
+	cleanup []func() // run last to first by close
 }
 
 func (s *sharedEngine) open() (*Engine, error) {
@@ -74,7 +73,7 @@ func (s *sharedEngine) make() (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.dir = dir
+	s.cleanup = append(s.cleanup, func() { os.RemoveAll(dir) })
 	st, err := thinpooltest.OpenIn(dir)
 	if err != nil {
 		return nil, err
@@ -103,9 +102,6 @@ func (s *sharedEngine) make() (*Engine, error) {
 func (s *sharedEngine) close() {
 	for i := len(s.cleanup) - 1; i >= 0; i-- {
 		s.cleanup[i]()
-	}
-	if s.dir != "" {
-		os.RemoveAll(s.dir)
 	}
 }
 
