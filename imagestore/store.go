@@ -330,7 +330,11 @@ func (s *Store) MountLabelled(dev string, flags uintptr, deactivate bool, mountL
 		return "", nil, fmt.Errorf("mount %s: %w", dev, err)
 	}
 	return dir, func() {
-		unix.Unmount(dir, 0)
+		// A file of it still open somewhere must not keep it mounted for
+		// good, and its device busy: detached, it goes with the last.
+		if unix.Unmount(dir, 0) != nil {
+			unix.Unmount(dir, unix.MNT_DETACH)
+		}
 		os.Remove(dir)
 		undo()
 	}, nil

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 
 	"berth/cli"
 	"berth/daemon"
@@ -32,6 +33,16 @@ var (
 	version = "0.1.0"
 	commit  = "unknown"
 )
+
+// init keeps the main goroutine on the main thread for good, in every
+// role. A goroutine that changes its thread's namespaces or root (the
+// engine's docker cp, diff and export enter a container's mount
+// namespace on a locked thread) ends its thread when it ends; but Go
+// cannot end a process's main thread, and parks it instead, for ever,
+// still in that namespace. The parked thread held the container's mount,
+// and so its device: docker rm -f failed with "device or resource busy".
+// Locked here, the main thread runs main's goroutine and no other.
+func init() { goruntime.LockOSThread() }
 
 func main() {
 	// The roles first: a container's first process is PID 1 of its own

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -47,13 +48,17 @@ func (s *system) shutdown(what string, cmd int, signals <-chan os.Signal) {
 	unix.Sync()
 	// Filesystems on thin devices first, then the pool (its loop files
 	// live on the state disk), then the state disk itself.
-	s.unmountAll(hostpath.State)
+	// /proc stays for the second pass, which reads it to find the rest.
+	s.unmountAll(hostpath.State, "/proc")
 	if s.storage != nil {
 		if err := s.storage.Shutdown(); err != nil {
 			s.logf("%s: thin pool: %v", what, err)
 		}
+		// Its lock file is open for writing, and a file open for writing
+		// keeps the state disk from being unmounted, or made read-only.
+		s.storage.Close()
 	}
-	s.unmountAll("")
+	s.unmountAll()
 	unix.Sync()
 	s.logf("%s", what)
 	s.drainConsoles()
@@ -122,9 +127,9 @@ func userProcesses() []int {
 	return pids
 }
 
-// unmountAll unmounts every filesystem but the root and keep, deepest
-// first, so that disks are clean when the power goes.
-func (s *system) unmountAll(keep string) {
+// unmountAll unmounts every filesystem but the root and those in keep,
+// deepest first, so that disks are clean when the power goes.
+func (s *system) unmountAll(keep ...string) {
 	mounts, err := mountinfo.GetMounts(nil)
 	if err != nil {
 		s.logf("unmount: %v", err)
@@ -133,13 +138,15 @@ func (s *system) unmountAll(keep string) {
 	// Later mounts sit on earlier ones: unmount in reverse order.
 	for i := len(mounts) - 1; i >= 0; i-- {
 		target := mounts[i].Mountpoint
-		if target == "/" || target == keep {
+		if target == "/" || slices.Contains(keep, target) {
 			continue
 		}
 		if err := unix.Unmount(target, 0); err != nil {
 			// Busy pseudo filesystems (/proc, /sys) do not matter; a disk
 			// that stays mounted is made read-only instead.
-			_ = unix.Mount("", target, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+			if rerr := unix.Mount("", target, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); rerr != nil {
+				s.logf("unmount %s: %v; read-only: %v", target, err, rerr)
+			}
 		}
 	}
 }

@@ -16,6 +16,9 @@ type Pool struct {
 	ctl  *Control
 	name string
 	dev  Dev
+	// busyWait is how long DeactivateThin waits for a device's last
+	// holder; zero is defaultBusyWait.
+	busyWait time.Duration
 }
 
 // Activate creates the pool device name over meta and data, or returns the
@@ -169,29 +172,41 @@ func (p *Pool) ActivateThin(name string, id uint32, sectors uint64) (Dev, error)
 
 // DeactivateThin removes the device-mapper device name; the thin device
 // and its data stay in the pool. A device still open is waited for, at
-// most busyWait: a container's last process (a health probe's exec that
-// was joining it as it was killed) can hold its mount namespace, and so
-// the device, a moment after the container is gone. Docker's
-// devicemapper driver retries the same way.
+// most busyWait (10 s): a container's last process can hold its mount
+// namespace, and so the device, a moment after the container is gone.
+// Docker's devicemapper driver retries the same way. A device still busy
+// after that is an error that names its holders.
 func (p *Pool) DeactivateThin(name string) error {
-	if _, ok, err := p.ctl.Info(name); err != nil || !ok {
+	dev, ok, err := p.ctl.Info(name)
+	if err != nil || !ok {
 		return err
 	}
-	deadline := time.Now().Add(busyWait)
+	wait := p.busyWait
+	if wait == 0 {
+		wait = defaultBusyWait
+	}
+	deadline := time.Now().Add(wait)
 	for {
 		err := p.ctl.Remove(name)
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+		if !errors.Is(err, unix.EBUSY) {
+			return fmt.Errorf("thinpool: deactivate: %w", err)
+		}
+		if time.Now().After(deadline) {
+			if who := holders("/proc", dev); who != "" {
+				return fmt.Errorf("thinpool: deactivate: %w: %s", err, who)
+			}
 			return fmt.Errorf("thinpool: deactivate: %w", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// busyWait is how long DeactivateThin waits for a device's last holder.
-const busyWait = 10 * time.Second
+// defaultBusyWait is how long DeactivateThin waits for a device's last
+// holder.
+const defaultBusyWait = 10 * time.Second
 
 // Deactivate removes the pool device. Its thin devices must be
 // deactivated first; the metadata and data stay on their devices.

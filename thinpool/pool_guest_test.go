@@ -7,6 +7,7 @@ package thinpool
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,12 +258,19 @@ func TestLoopbackPoolFullGivesENOSPC(t *testing.T) {
 	if st.Mode != "out_of_data_space" {
 		t.Errorf("pool mode %q, want out_of_data_space", st.Mode)
 	}
-	// A holder that lets go a moment later (as a container's last
-	// process does) is waited for; one that does not is reported busy.
+	// A holder that does not let go is reported busy, and named; one
+	// that lets go a moment later (as a container's last process does)
+	// is waited for.
 	held, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	pool.busyWait = 200 * time.Millisecond
+	err = pool.DeactivateThin("test-small-1")
+	if self := fmt.Sprintf("open in pid %d ", os.Getpid()); !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), self) {
+		t.Errorf("deactivate while held open: %v, want busy naming %q", err, self)
+	}
+	pool.busyWait = 0
 	released := make(chan struct{})
 	go func() {
 		time.Sleep(300 * time.Millisecond)

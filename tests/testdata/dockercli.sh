@@ -509,6 +509,12 @@ if [ -n "$REGISTRY" ]; then
 fi
 
 section "rm and prunes"
+# After the cp, diff and export above entered web's mount namespace, every
+# thread of the engine is back in the engine's own: one left in web's
+# would hold its device, and docker rm would find it busy.
+engine=$(grep -l '__engin[e]' /proc/[0-9]*/cmdline | head -1 | cut -d/ -f3)
+spaces=$(for t in /proc/"$engine"/task/*; do readlink "$t/ns/mnt"; done | sort -u | wc -l)
+[ "$spaces" = 1 ] || fail "the engine's threads are in $spaces mount namespaces"
 d 1 rm web
 has "stop the container before removing"
 d 0 rm -f web
