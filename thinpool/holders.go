@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,17 +25,17 @@ func holders(procfs string, dev Dev) string {
 			continue
 		}
 		seen[ns] = true
-		info, err := os.ReadFile(filepath.Join(task, "mountinfo"))
+		f, err := os.Open(filepath.Join(task, "mountinfo"))
 		if err != nil {
 			continue
 		}
-		for _, line := range strings.Split(string(info), "\n") {
-			// id parent major:minor root mountpoint ...
-			f := strings.Fields(line)
-			if len(f) > 4 && f[2] == dev.String() {
-				found = append(found, fmt.Sprintf("mounted at %s in the mount namespace of %s", f[4], taskName(task)))
-				break
-			}
+		mounts, _ := mountinfo.GetMountsFromReader(f, func(m *mountinfo.Info) (skip, stop bool) {
+			on := m.Major == int(dev.Major) && m.Minor == int(dev.Minor)
+			return !on, on
+		})
+		f.Close()
+		if len(mounts) > 0 {
+			found = append(found, fmt.Sprintf("mounted at %s in the mount namespace of %s", mounts[0].Mountpoint, taskName(task)))
 		}
 	}
 	fds, _ := filepath.Glob(filepath.Join(procfs, "[0-9]*", "fd", "*"))

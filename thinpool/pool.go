@@ -196,7 +196,7 @@ func (p *Pool) DeactivateThin(name string) error {
 		}
 		if time.Now().After(deadline) {
 			if who := holders("/proc", dev); who != "" {
-				return fmt.Errorf("thinpool: deactivate: %w: %s", err, who)
+				err = fmt.Errorf("%w: %s", err, who)
 			}
 			return fmt.Errorf("thinpool: deactivate: %w", err)
 		}
